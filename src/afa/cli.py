@@ -1,0 +1,120 @@
+"""Command line: ``afa <step> ...``, one subcommand per pipeline step (the Snakemake rules call these).
+
+Settings travel as one JSON object (``--settings``) so a rule's command line is the whole record of
+what ran; it is also written into the run's metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from afa.data import DataError
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="afa", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log", type=Path, help="log file (default: standard error)")
+    sub = p.add_subparsers(dest="step", required=True)
+
+    d = sub.add_parser("download", parents=[common], help="bring a dataset into mirror layout; print the folder to read")
+    d.add_argument("--dataset", required=True)
+    d.add_argument("--source", required=True, choices=["sample", "mirror", "hub"])
+    d.add_argument("--mirror")
+    d.add_argument("--out", required=True, type=Path, help="where a hub download is written")
+    d.add_argument("--record", required=True, type=Path, help="JSON file naming the folder to read")
+
+    pr = sub.add_parser("prepare", parents=[common], help="normalised train/validation/test splits")
+    pr.add_argument("--dataset", required=True)
+    pr.add_argument("--record", required=True, type=Path, help="the download step's JSON record")
+    pr.add_argument("--out", required=True, type=Path)
+    pr.add_argument("--settings", default="{}", help="JSON: validation_fraction, split_seed, max_train, max_test")
+
+    t = sub.add_parser("train", parents=[common], help="train one model (baseline or AFA)")
+    t.add_argument("--data", required=True, type=Path)
+    t.add_argument("--out", required=True, type=Path)
+    t.add_argument("--dataset", required=True)
+    t.add_argument("--seed", required=True, type=int)
+    t.add_argument("--max-length", required=True, type=int)
+    t.add_argument("--settings", required=True, help="JSON: {model: {...}, train: {...}, method: {...}}")
+
+    e = sub.add_parser("evaluate", parents=[common], help="accuracy and macro-F1 on the report split")
+    e.add_argument("--run", required=True, type=Path)
+    e.add_argument("--data", required=True, type=Path)
+    e.add_argument("--out", required=True, type=Path)
+    e.add_argument("--predictions", required=True, type=Path)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
+
+    r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
+    r.add_argument("--notebook", required=True, type=Path)
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("--html", type=Path)
+    r.add_argument("--parameters", default="{}", help="JSON: papermill parameters")
+
+    s = sub.add_parser("make-sample", parents=[common], help="draw the embedded sample from a mirror (maintainers)")
+    s.add_argument("--mirror", required=True, type=Path)
+    s.add_argument("--out", required=True, type=Path)
+
+    args = p.parse_args(argv)
+    if args.log:
+        args.log.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        filename=args.log)
+    try:
+        run(args)
+    except (DataError, FileNotFoundError) as e:
+        # One line that names the culprit, on the terminal and in the log.
+        logging.error("%s", e)
+        print(f"afa {args.step}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parse_settings(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"a JSON option is not valid JSON ({e}): {text[:80]!r}") from None
+
+
+def run(args) -> None:
+    from afa.io import read_json, write_json
+
+    if args.step == "download":
+        from afa.data import download
+
+        root = download(args.dataset, args.source, args.out, args.mirror)
+        write_json(args.record, {"dataset": args.dataset, "source": args.source, "root": str(root)})
+    elif args.step == "prepare":
+        from afa.data import prepare
+
+        s = parse_settings(args.settings)
+        sizes = prepare(args.dataset, Path(read_json(args.record)["root"]), args.out, **s)
+        logging.info("%s: %s", args.dataset, sizes)
+    elif args.step == "train":
+        from afa.train import train
+
+        s = parse_settings(args.settings)
+        train(args.data, args.out, args.dataset, s["model"], s.get("train", {}), s["method"], args.seed, args.max_length)
+    elif args.step == "evaluate":
+        from afa.evaluation.accuracy import evaluate
+
+        evaluate(args.run, args.data, args.out, args.predictions, device=args.device,
+                 meta=parse_settings(args.meta))
+    elif args.step == "render":
+        from afa.report import render
+
+        render(args.notebook, args.out, args.html, parse_settings(args.parameters))
+    elif args.step == "make-sample":
+        from afa.sample import make_sample
+
+        make_sample(args.mirror, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

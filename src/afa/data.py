@@ -1,0 +1,262 @@
+"""Datasets, their three sources, and the one schema every later stage reads.
+
+Every source is brought into the *mirror layout* first (``<root>/<dataset>/<split>.jsonl.gz``,
+optionally with ``<root>/SHA256SUMS``), the layout of the staged copies in ``shared/data``:
+  - ``sample``: the small sample committed in this package (``afa/sample_data``), the default;
+  - ``mirror``: a local folder in that layout, for clusters and machines without a network;
+  - ``hub``:    the Hugging Face hub through ``datasets.load_dataset``, written into that layout.
+``prepare`` then turns a mirror-layout folder into the normalised splits train / validation /
+test (test = the paper's report split) that training and evaluation read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+import zlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from afa.io import write_jsonl_gz
+
+SPLITS = ("train", "validation", "test")
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message names the file, the line and the field."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    num_labels: int
+    label_names: tuple[str, ...]
+    # source split name in the mirror layout for our "train" and "test" (the report split)
+    mirror_splits: dict[str, str]
+    hub_id: str | None = None
+    hub_splits: dict[str, str] = field(default_factory=dict)
+    has_rationales: bool = False
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec("sst2", 2, ("negative", "positive"), {"train": "train", "test": "dev"},
+                    "stanfordnlp/sst2", {"train": "train", "dev": "validation"}),
+        DatasetSpec("imdb", 2, ("negative", "positive"), {"train": "train", "test": "test"},
+                    "stanfordnlp/imdb", {"train": "train", "test": "test"}),
+        DatasetSpec("agnews", 4, ("World", "Sports", "Business", "Sci/Tech"),
+                    {"train": "train", "test": "test"},
+                    "fancyzhx/ag_news", {"train": "train", "test": "test"}),
+        DatasetSpec("eraser_movies", 2, ("negative", "positive"), {"train": "train", "test": "val"},
+                    "eraser-benchmark/movie_rationales", {"train": "train", "val": "validation"},
+                    has_rationales=True),
+        # The full SST trees have no hub copy in our schema; the mirror is the only source.
+        DatasetSpec("sst_phrases", 2, ("negative", "positive"), {"train": "train", "test": "dev"},
+                    has_rationales=True),
+    ]
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def sample_root() -> Path:
+    return Path(str(resources.files("afa") / "sample_data"))
+
+
+# ----------------------------------------------------------------------------- reading
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_checksum(root: Path, path: Path) -> None:
+    """Check `path` against ``root/SHA256SUMS`` when that file exists and lists it."""
+    sums = root / "SHA256SUMS"
+    if not sums.exists():
+        return
+    rel = path.relative_to(root).as_posix()
+    for line in sums.read_text().splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if name.removeprefix("./") == rel:
+            if sha256(path) != digest:
+                raise DataError(f"{path}: checksum mismatch against {sums} (corrupt or altered file)")
+            return
+
+
+def read_jsonl_gz(path: Path) -> list[dict]:
+    records = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(f"{path}: truncated or corrupt gzip file ({e})") from None
+    return records
+
+
+def mirror_file(root: Path, spec: DatasetSpec, split: str) -> Path:
+    """The file holding our `split` ("train" or "test") of `spec` in a mirror-layout folder."""
+    if not root.is_dir():
+        raise DataError(f"data mirror folder {root} does not exist (config: data.mirror)")
+    path = root / spec.name / f"{spec.mirror_splits[split]}.jsonl.gz"
+    if not path.exists():
+        hint = ""
+        if split == "train":
+            hint = (f"; {spec.name} has no train split in this source, and training needs one "
+                    f"(use data.source: hub, or add {path.name} to the mirror)")
+        raise DataError(f"{path} does not exist{hint}")
+    return path
+
+
+def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | None:
+    """One record in our schema: id, text, label (+ tokens, rationale_mask). None = skipped."""
+    where = f"{path}:{lineno}"
+    if "label" not in rec:
+        raise DataError(f"{where}: record has no 'label' field")
+    label = rec["label"]
+    if label is None and spec.name == "sst_phrases":
+        return None  # neutral SST sentences have no binary label; binary SST drops them too
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < spec.num_labels:
+        raise DataError(f"{where}: label {label!r} out of range 0..{spec.num_labels - 1} "
+                        f"for dataset {spec.name}")
+    text = rec.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"{where}: record has no non-empty 'text' field")
+    out = {"id": str(rec.get("id", rec.get("idx", rec.get("annotation_id", lineno)))),
+           "text": text, "label": label}
+    if spec.name == "imdb":
+        out["text"] = re.sub(r"<br\s*/?>", " ", text)  # HTML line breaks are markup, not words
+    if spec.has_rationales:
+        tokens, mask = rec.get("tokens"), rec.get("rationale_mask")
+        if not isinstance(tokens, list) or not isinstance(mask, list) or len(tokens) != len(mask):
+            raise DataError(f"{where}: rationale dataset needs 'tokens' and 'rationale_mask' "
+                            "lists of equal length")
+        out["tokens"], out["rationale_mask"] = tokens, [int(m) for m in mask]
+        out["text"] = " ".join(tokens)  # keeps token i of the rationale = word i of the text
+    return out
+
+
+def load_split(root: Path, dataset: str, split: str) -> list[dict]:
+    """Read, verify and normalise our `split` ("train" or "test") from a mirror-layout folder."""
+    spec = get_spec(dataset)
+    path = mirror_file(Path(root), spec, split)
+    verify_checksum(Path(root), path)
+    out = []
+    for lineno, rec in enumerate(read_jsonl_gz(path), 1):
+        norm = normalise(rec, spec, path, lineno)
+        if norm is not None:
+            out.append(norm)
+    if not out:
+        raise DataError(f"{path}: no usable records")
+    return out
+
+
+# ----------------------------------------------------------------------------- sources
+
+def download(dataset: str, source: str, out_root: Path, mirror: str | None = None) -> Path:
+    """Bring `dataset` from `source` into mirror layout under `out_root`; return the root to read.
+
+    The sample and a mirror are read in place (after checksum verification in ``load_split``);
+    only the hub is written out, so a cluster job downloads once and later jobs read locally.
+    """
+    spec = get_spec(dataset)
+    if source == "sample":
+        return sample_root()
+    if source == "mirror":
+        if not mirror:
+            raise DataError("data.source is 'mirror' but data.mirror (the folder) is not set")
+        root = Path(mirror).expanduser().resolve()
+        mirror_file(root, spec, "train")  # fail now, not at training time
+        mirror_file(root, spec, "test")
+        return root
+    if source == "hub":
+        return download_hub(spec, Path(out_root))
+    raise DataError(f"unknown data source {source!r} (config: data.source); "
+                    "use one of sample, mirror, hub")
+
+
+def download_hub(spec: DatasetSpec, out_root: Path) -> Path:
+    if spec.hub_id is None:
+        raise DataError(f"{spec.name} has no hub source; use data.source: mirror")
+    import datasets  # heavy import, only needed here
+
+    for mirror_split, hub_split in spec.hub_splits.items():
+        ds = datasets.load_dataset(spec.hub_id, split=hub_split)
+        rows = (hub_record(spec, i, r) for i, r in enumerate(ds))
+        write_jsonl_gz(out_root / spec.name / f"{mirror_split}.jsonl.gz", rows)
+    return out_root
+
+
+def hub_record(spec: DatasetSpec, i: int, r: dict) -> dict:
+    """Map one hub row onto the fields of the mirror layout."""
+    if spec.name == "sst2":
+        return {"idx": r.get("idx", i), "text": r["sentence"], "label": r["label"]}
+    if spec.name == "eraser_movies":
+        tokens = r["review"].split()
+        return {"annotation_id": str(i), "label": r["label"], "text": r["review"],
+                "tokens": tokens, "rationale_mask": evidence_mask(tokens, r["evidences"])}
+    return {"id": str(i), "text": r["text"], "label": r["label"]}
+
+
+def evidence_mask(tokens: list[str], evidences: list[str]) -> list[int]:
+    """0/1 per token: 1 where a hub evidence string occurs as a run of whole tokens."""
+    mask = [0] * len(tokens)
+    for ev in evidences:
+        ev_toks = ev.split()
+        n = len(ev_toks)
+        for s in range(len(tokens) - n + 1):
+            if n and tokens[s:s + n] == ev_toks:
+                mask[s:s + n] = [1] * n
+    return mask
+
+
+# ----------------------------------------------------------------------------- splits
+
+def prepare(dataset: str, root: Path, out_dir: Path, validation_fraction: float = 0.1,
+            split_seed: int = 13, max_train: int | None = None,
+            max_test: int | None = None) -> dict[str, int]:
+    """Write train / validation / test for `dataset` into `out_dir`; return their sizes.
+
+    Validation is carved from train with `split_seed` (none of the staged sets has a
+    validation split that is not also its report split). Caps subsample with the same seed.
+    """
+    if not 0 < validation_fraction < 1:
+        raise DataError(f"data.validation_fraction must lie in (0, 1), got {validation_fraction}")
+    train = load_split(root, dataset, "train")
+    test = load_split(root, dataset, "test")
+    rng = random.Random(split_seed)
+    rng.shuffle(train)
+    n_val = max(1, round(len(train) * validation_fraction))
+    splits = {"train": train[n_val:], "validation": train[:n_val], "test": test}
+    if max_train:
+        splits["train"] = splits["train"][:max_train]
+        splits["validation"] = splits["validation"][:max(1, round(max_train * validation_fraction))]
+    if max_test and len(test) > max_test:
+        splits["test"] = random.Random(split_seed).sample(test, max_test)
+    return {name: write_jsonl_gz(Path(out_dir) / f"{name}.jsonl.gz", recs)
+            for name, recs in splits.items()}
+
+
+def read_prepared(data_dir: Path, split: str) -> list[dict]:
+    path = Path(data_dir) / f"{split}.jsonl.gz"
+    if not path.exists():
+        raise DataError(f"{path} does not exist (run the prepare step first)")
+    return read_jsonl_gz(path)

@@ -1,0 +1,33 @@
+"""Accuracy and macro-F1 on the report split, plus per-example predictions for paired tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from afa import models
+from afa.data import read_prepared
+from afa.inference import pick_device, predict
+from afa.io import atomic_path, write_json
+
+
+def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Path,
+             batch_size: int = 128, device: str = "auto", meta: dict | None = None) -> dict:
+    device = pick_device(device)
+    tokenizer, model, spec = models.load(run_dir, device)
+    rows = read_prepared(data_dir, "test")
+    ids = models.encode(tokenizer, [r["text"] for r in rows], spec["max_length"])
+    logits, _ = predict(model, tokenizer, ids, batch_size, device)
+    y = np.array([r["label"] for r in rows])
+    pred = logits.argmax(-1).numpy()
+    result = {**(meta or {}), "accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro")),
+              "n": len(rows)}
+    with atomic_path(out_predictions) as tmp:
+        with open(tmp, "w") as f:
+            f.write("id,label,pred,correct\n")
+            for r, p in zip(rows, pred):
+                f.write(f"{r['id']},{r['label']},{int(p)},{int(p == r['label'])}\n")
+    write_json(out_json, result)
+    return result

@@ -1,0 +1,40 @@
+"""Batched forward passes over a list of token-id sequences (validation and every evaluation)."""
+
+from __future__ import annotations
+
+import torch
+
+from afa.models import collate
+
+
+def batch_order(ids: list[list[int]], batch_size: int) -> list[list[int]]:
+    """Indices grouped by length so each batch pads little; the caller restores the order."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+@torch.no_grad()
+def predict(model, tokenizer, ids: list[list[int]], batch_size: int = 64, device="cpu"):
+    """(logits [N, C], attention rows as a list of 1-D tensors of each sequence's length)."""
+    model.eval()
+    logits, rows = [None] * len(ids), [None] * len(ids)
+    for chunk in batch_order(ids, batch_size):
+        batch = collate(tokenizer, [ids[i] for i in chunk], device)
+        with autocast(device):
+            out = model(batch["input_ids"], batch["attention_mask"])
+        for j, i in enumerate(chunk):
+            logits[i] = out.logits[j].float().cpu()
+            rows[i] = out.attention[j, :len(ids[i])].float().cpu()
+    return torch.stack(logits), rows
+
+
+def autocast(device):
+    """bf16 mixed precision on a GPU; a no-op on the CPU."""
+    kind = torch.device(device).type
+    return torch.autocast(device_type=kind, dtype=torch.bfloat16, enabled=kind == "cuda")
+
+
+def pick_device(setting: str = "auto") -> str:
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting

@@ -1,0 +1,47 @@
+"""Atomic writes: a failed or killed job must never leave a half-written result behind."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to `path`; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the real suffix stays last: tools such as papermill look at it
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def write_jsonl_gz(path, records) -> int:
+    n = 0
+    with atomic_path(path) as tmp:
+        # No name and mtime=0 in the gzip header: the bytes depend on the records alone,
+        # so checksums are reproducible.
+        with open(tmp, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
+            for rec in records:
+                gz.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+                n += 1
+    return n

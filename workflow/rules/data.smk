@@ -1,0 +1,35 @@
+# Data: bring each dataset from its source (sample | mirror | hub) into mirror layout, then
+# normalise it into train / validation / test (test = the paper's report split).
+
+
+rule download:
+    output:
+        record=OUT + "/data/{dataset}/source.json",
+    params:
+        source=config["data"]["source"],
+        mirror=config["data"].get("mirror") or "",
+        hub_dir=OUT + "/data/hub",
+    log:
+        OUT + "/logs/download/{dataset}.log",
+    conda:
+        "../../env/data.yml"
+    shell:
+        "afa download --dataset {wildcards.dataset:q} --source {params.source:q} --mirror {params.mirror:q}"
+        " --out {params.hub_dir:q} --record {output.record:q} --log {log:q}"
+
+
+rule prepare:
+    input:
+        record=rules.download.output.record,
+    output:
+        expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=SPLITS),
+    params:
+        out=OUT + "/data/{dataset}",
+        settings=as_json({k: v for k, v in config["data"].items() if k not in ("source", "mirror")}),
+    log:
+        OUT + "/logs/prepare/{dataset}.log",
+    conda:
+        "../../env/data.yml"
+    shell:
+        "afa prepare --dataset {wildcards.dataset:q} --record {input.record:q} --out {params.out:q}"
+        " --settings {params.settings:q} --log {log:q}"

@@ -1,0 +1,21 @@
+# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions.
+
+
+rule evaluate_accuracy:
+    input:
+        weights=rules.train.output.weights,
+        test=OUT + "/data/{dataset}/test.jsonl.gz",
+    output:
+        metrics=OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.json",
+        predictions=OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.predictions.csv",
+    params:
+        data=OUT + "/data/{dataset}",
+        run=RUN,
+        meta=lambda wc: as_json(dict(wc.items())),
+    log:
+        OUT + "/logs/evaluate_accuracy/{dataset}/{model}/{method}/seed{seed}.log",
+    conda:
+        "../../env/train.yml"
+    shell:
+        "afa evaluate --run {params.run:q} --data {params.data:q} --out {output.metrics:q}"
+        " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"

@@ -1,0 +1,32 @@
+# Training: one model per (dataset, model, method, seed); a GPU when the scheduler gives one.
+
+
+def train_settings(wc):
+    return as_json({"model": config["model_settings"][wc.model], "train": config["train"],
+                    "method": config["method_settings"][wc.method]})
+
+
+rule train:
+    input:
+        expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=["train", "validation"]),
+    output:
+        weights=RUN + "/model.safetensors",
+        metrics=RUN + "/train_metrics.json",
+    params:
+        data=OUT + "/data/{dataset}",
+        run=RUN,
+        settings=train_settings,
+        max_length=lambda wc: config["max_length"][wc.dataset],
+    log:
+        OUT + "/logs/train/{dataset}/{model}/{method}/seed{seed}.log",
+    threads: config.get("threads", {}).get("train", 2)
+    resources:
+        gpu=config.get("resources", {}).get("train", {}).get("gpu", 0),
+        mem_mb=config.get("resources", {}).get("train", {}).get("mem_mb", 8000),
+        runtime=config.get("resources", {}).get("train", {}).get("runtime", 120),
+    conda:
+        "../../env/train.yml"
+    shell:
+        "OMP_NUM_THREADS={threads} afa train --data {params.data:q} --out {params.run:q}"
+        " --dataset {wildcards.dataset:q} --seed {wildcards.seed} --max-length {params.max_length}"
+        " --settings {params.settings:q} --log {log:q}"
