@@ -10,7 +10,7 @@ from scipy.stats import chisquare
 
 from afa import models
 from afa import objective as obj
-from afa.train import AFA, AFA_DEFAULTS
+from afa.train import AFA, AFA_DEFAULTS, train_step
 
 
 def test_plackett_luce_log_prob_equals_brute_force():
@@ -185,12 +185,7 @@ def test_one_afa_step_is_deterministic_under_a_seed():
     def step():
         model, afa, batch = tiny_afa(seed=3)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        out = model(batch["input_ids"], batch["attention_mask"])
-        L, L_D, stats = afa.loss(out, batch, obj.loss_cls(out.logits, torch.tensor([1, 0, 1, 0])), 0)
-        opt.zero_grad()
-        L.backward()
-        opt.step()
-        afa.update_D(L_D, "cpu")
+        stats = train_step(model, opt, None, afa, batch, torch.tensor([1, 0, 1, 0]), "cpu", 1.0, 0)
         return [p.detach().clone() for p in list(model.parameters()) + list(afa.D.parameters())], stats
 
     (p1, s1), (p2, s2) = step(), step()

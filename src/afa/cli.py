@@ -68,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (DataError, FileNotFoundError) as e:
-        # One line that names the culprit, on the terminal and in the log.
-        logging.error("%s", e)
+        # One line that names the culprit, on the terminal and in the log file.
+        if args.log:
+            logging.error("%s", e)
         print(f"afa {args.step}: error: {e}", file=sys.stderr)
         return 1
     return 0

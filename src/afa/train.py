@@ -98,6 +98,31 @@ class AFA:
             self.warned_at = step
 
 
+def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_clip: float, step: int) -> dict:
+    """One update of the target (and, for AFA, of the discriminator after it)."""
+    with autocast(device):
+        out = model(batch["input_ids"], batch["attention_mask"])
+    L_cls = obj.loss_cls(out.logits, labels)
+    stats = {"L_cls": L_cls.item()}
+    if afa is None:
+        loss = L_cls
+        stats["attn_entropy"] = obj.attention_entropy(
+            obj.policy_log_probs(out.attention.detach(), batch["maskable"])).item()
+    else:
+        with autocast(device):
+            loss, L_D, more = afa.loss(out, batch, L_cls, step)
+        stats.update(more)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    if sched is not None:
+        sched.step()
+    if afa is not None:  # L_D's graph holds no target parameter: the two updates stay apart
+        afa.update_D(L_D, device)
+    return stats
+
+
 def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
           method: dict, seed: int, max_length: int) -> dict:
     t0 = time.time()
@@ -143,25 +168,7 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
             chunk = order[start:start + cfg["batch_size"]].tolist()
             batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device)
             labels = y_train[chunk].to(device)
-            with autocast(device):
-                out = model(batch["input_ids"], batch["attention_mask"])
-            L_cls = obj.loss_cls(out.logits, labels)
-            stats = {"L_cls": L_cls.item()}
-            if afa is None:
-                loss, L_D = L_cls, None
-                stats["attn_entropy"] = obj.attention_entropy(
-                    obj.policy_log_probs(out.attention.detach(), batch["maskable"])).item()
-            else:
-                with autocast(device):
-                    loss, L_D, more = afa.loss(out, batch, L_cls, step)
-                stats.update(more)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
-            opt.step()
-            sched.step()
-            if afa is not None:  # L_D's graph holds no target parameter: the two updates stay apart
-                afa.update_D(L_D, device)
+            stats = train_step(model, opt, sched, afa, batch, labels, device, cfg["grad_clip"], step)
             step += 1
             for k, v in stats.items():
                 running[k].append(v)

@@ -1,0 +1,42 @@
+"""The command line stops on bad input with one line that names the culprit."""
+
+import subprocess
+
+from conftest import write_gz
+
+
+def afa(*args):
+    return subprocess.run(["afa", *args], capture_output=True, text=True)
+
+
+def test_truncated_file_is_one_clear_line(mirror, tmp_path):
+    path = mirror / "sst2" / "train.jsonl.gz"
+    path.write_bytes(path.read_bytes()[:-20])
+    rec = tmp_path / "rec.json"
+    assert afa("download", "--dataset", "sst2", "--source", "mirror", "--mirror", str(mirror),
+               "--out", str(tmp_path / "hub"), "--record", str(rec)).returncode == 0
+    r = afa("prepare", "--dataset", "sst2", "--record", str(rec), "--out", str(tmp_path / "data"))
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [f"afa prepare: error: {path}: truncated or corrupt gzip file "
+                                             "(Compressed file ended before the end-of-stream marker was reached)"]
+    assert not (tmp_path / "data" / "train.jsonl.gz").exists()
+
+
+def test_unknown_dataset_is_one_clear_line(tmp_path):
+    r = afa("download", "--dataset", "nope", "--source", "sample", "--out", str(tmp_path), "--record", str(tmp_path / "r.json"))
+    assert r.returncode == 1
+    assert "afa download: error: unknown dataset 'nope'" in r.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_bad_settings_json(tmp_path):
+    r = afa("prepare", "--dataset", "sst2", "--record", str(tmp_path / "r.json"), "--out", str(tmp_path), "--settings", "{oops")
+    assert r.returncode == 1 and "a JSON option is not valid JSON" in r.stderr
+
+
+def test_label_out_of_range_through_the_cli(tmp_path):
+    write_gz(tmp_path / "m" / "sst2" / "train.jsonl.gz", [{"text": "x", "label": 3}])
+    write_gz(tmp_path / "m" / "sst2" / "dev.jsonl.gz", [{"text": "x", "label": 0}])
+    (tmp_path / "r.json").write_text('{"root": "%s"}' % (tmp_path / "m"))
+    r = afa("prepare", "--dataset", "sst2", "--record", str(tmp_path / "r.json"), "--out", str(tmp_path / "d"))
+    assert r.returncode == 1 and "train.jsonl.gz:1: label 3 out of range 0..1" in r.stderr
