@@ -103,3 +103,11 @@ def test_missing_local_model_path(tmp_path):
         models.build({"kind": "hf", "name_or_path": str(tmp_path / "no-such-model")}, 2, 16, [])
     with pytest.raises(FileNotFoundError, match=r"model package 'not_a_model_pkg' is not installed"):
         models.build({"kind": "hf", "name_or_path": "package:not_a_model_pkg"}, 2, 16, [])
+
+
+def test_glove_vocabulary_keeps_test_words_unseen_in_train():
+    tok, model, spec = models.build({"kind": "scratch", "glove_init": True, "glove_vocab": 5000,
+                                     "freeze_embeddings": True, "d_model": 32}, 2, 16, TEXTS)
+    assert tok.convert_ids_to_tokens(models.encode(tok, ["superb music"], 8)[0]) == ["[CLS]", "superb", "music"]
+    assert not model.encoder.tok.weight.requires_grad
+    assert len(tok) == spec["vocab_size"] > 5000

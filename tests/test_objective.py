@@ -191,3 +191,32 @@ def test_one_afa_step_is_deterministic_under_a_seed():
     (p1, s1), (p2, s2) = step(), step()
     assert s1 == s2
     assert all(torch.equal(a, b) for a, b in zip(p1, p2))
+
+
+def test_a_nan_loss_term_stops_training_naming_step_and_term():
+    model, afa, batch = tiny_afa()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    with torch.no_grad():
+        model.head.weight.fill_(float("nan"))
+    before = [p.detach().nan_to_num().clone() for p in model.parameters()]
+    with pytest.raises(FloatingPointError, match=r"step 7: loss term L_cls is nan"):
+        train_step(model, opt, None, afa, batch, torch.tensor([1, 0, 1, 0]), "cpu", 1.0, 7)
+    assert all(torch.equal(a, b.nan_to_num()) for a, b in zip(before, model.parameters()))  # no update
+
+
+def test_discriminator_collapse_is_warned(caplog):
+    _, afa, _ = tiny_afa(collapse_window=10)
+    for step in range(10):
+        afa.D_acc.append(1.0)
+    with caplog.at_level("WARNING", logger="afa.train"):
+        afa.check_collapse(step=10)
+    assert "near 100 %: the reward saturates" in caplog.text
+    caplog.clear()
+    afa.D_acc.extend([0.5] * 10)
+    with caplog.at_level("WARNING", logger="afa.train"):
+        afa.check_collapse(step=20)
+    assert "near chance: the reward carries no signal" in caplog.text
+    caplog.clear()
+    afa.D_acc.extend([0.8] * 10)
+    afa.check_collapse(step=30)
+    assert caplog.text == ""

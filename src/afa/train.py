@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import math
 import random
 import time
 from pathlib import Path
@@ -112,6 +113,9 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
         with autocast(device):
             loss, L_D, more = afa.loss(out, batch, L_cls, step)
         stats.update(more)
+    for term, value in stats.items():
+        if not math.isfinite(value):
+            raise FloatingPointError(f"step {step}: loss term {term} is {value}; stopping before it reaches the weights")
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
