@@ -62,12 +62,17 @@ class AFA:
                                                 c["selection"] == "topk", self.gen)
         X_masked, att_masked = obj.apply_masks(batch["input_ids"], batch["attention_mask"], idx, valid,
                                                self.mask_id, self.pad_id, c["masking"])
+        # Rewards for all M copies from one no-grad pass in eval mode (no dropout noise in r);
+        # D then trains on the originals and the first copy of each: a balanced 1:1 set.
+        self.D.eval()
+        with torch.no_grad():
+            r = obj.reward(torch.sigmoid(self.D(X_masked, att_masked)).view(B, c["M"]), c["reward"])
         self.D.train()
-        logit_orig = self.D(batch["input_ids"], batch["attention_mask"])
-        logit_masked = self.D(X_masked, att_masked)
-        r = obj.reward(torch.sigmoid(logit_masked.detach()).view(B, c["M"]), c["reward"])
+        first = torch.arange(B, device=X_masked.device) * c["M"]
+        X_first, att_first = X_masked[first], att_masked[first]
+        logit_orig, logit_masked = self.D(batch["input_ids"], batch["attention_mask"]), self.D(X_first, att_first)
         L_adv, b = obj.loss_adv(r, obj.plackett_luce_log_prob(log_pi, idx, valid))
-        self.masked = (batch, X_masked, att_masked)  # for extra discriminator steps
+        self.masked = (batch, X_first, att_first)  # for extra discriminator steps
         acc = 0.5 * ((logit_orig < 0).float().mean() + (logit_masked > 0).float().mean()).item()
         self.D_acc.append(acc)
         self.check_collapse(step)
