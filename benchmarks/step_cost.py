@@ -44,6 +44,7 @@ def main():
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--M", type=int, default=AFA_DEFAULTS["M"])
+    p.add_argument("--disc-d-model", type=int, default=64, help="config/paper.yaml uses 64")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args()
     torch.manual_seed(0)
@@ -56,7 +57,8 @@ def main():
     # fixed batches of the same examples for both methods
     batches = [models.collate(tok, ids[i:i + a.batch_size], a.device) for i in range(0, 8 * a.batch_size, a.batch_size)]
     labels = torch.tensor([r["label"] for r in rows[:a.batch_size]], device=a.device)
-    afa = AFA({**AFA_DEFAULTS, "M": a.M}, tok, a.max_length, a.device, seed=0)
+    disc = {**AFA_DEFAULTS["disc"], "d_model": a.disc_d_model}
+    afa = AFA({**AFA_DEFAULTS, "M": a.M, "disc": disc}, tok, a.max_length, a.device, seed=0)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
 
     t_base, t_afa = [], []
@@ -98,7 +100,8 @@ def main():
     pieces[f"discriminator update on {B} originals + {B} copies"] = statistics.median(
         timed(disc_update, a.device) for _ in range(10))
 
-    print(f"model={a.model} device={a.device} batch={a.batch_size} max_length={a.max_length} M={M} steps={a.steps}")
+    print(f"model={a.model} device={a.device} threads={torch.get_num_threads()} batch={a.batch_size} "
+          f"max_length={a.max_length} M={M} disc_d_model={a.disc_d_model} steps={a.steps}")
     print(f"baseline step: {1000 * base:.1f} ms   AFA step: {1000 * full:.1f} ms   ratio AFA/baseline: {full / base:.2f}")
     print(f"extra per AFA step: {1000 * (full - base):.1f} ms, of which (timed alone):")
     for k, v in pieces.items():
