@@ -20,7 +20,8 @@ import torch
 from tqdm import tqdm
 
 from afa import models, objective as obj
-from afa.data import get_spec, read_prepared
+from afa.checkpoint import Checkpointer, fingerprint
+from afa.data import get_spec, read_prepared, sha256
 from afa.discriminator import Discriminator, loss_disc
 from afa.inference import autocast, pick_device, predict
 from afa.io import write_json
@@ -28,7 +29,8 @@ from afa.io import write_json
 log = logging.getLogger("afa.train")
 
 TRAIN_DEFAULTS = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
-                  "patience": 2, "grad_clip": 1.0, "log_every": 50, "device": "auto", "eval_batch_size": 128}
+                  "patience": 2, "grad_clip": 1.0, "log_every": 50, "device": "auto", "eval_batch_size": 128,
+                  "checkpoint_every": 500}
 AFA_DEFAULTS = {"K": 3, "eps": 0.1, "lambda": 0.5, "M": 4, "reward": "detect", "selection": "sample",
                 "masking": "replace", "disc_steps": 1, "collapse_window": 200,
                 "disc": {"d_model": 128, "layers": 1, "heads": 4, "d_ff": 512, "dropout": 0.1, "lr": 1e-3}}
@@ -165,40 +167,65 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     log.info("run %s: %d train / %d validation examples, device %s, %d parameters, method %s",
              run_dir, len(train_ids), len(val_ids), device, sum(p.numel() for p in model.parameters()), method)
 
-    dynamics = open(run_dir / "dynamics.jsonl.tmp", "w")
-    best = {"val_acc": -1.0, "epoch": -1}
-    best_state, history, step, bad_epochs = None, [], 0, 0
-    for epoch in range(cfg["epochs"]):
+    ckpt = Checkpointer(run_dir, fingerprint(dataset, model_settings, cfg, method, seed, max_length,
+                                              sha256(Path(data_dir) / "train.jsonl.gz")))
+    loop = {"step": 0, "epoch": 0, "next_batch": 0, "history": [], "best": {"val_acc": -1.0, "epoch": -1},
+            "bad_epochs": 0, "running": {}, "dynamics_offset": 0, "done": False}
+    best_state = None
+    resumed = ckpt.load(model, opt, sched, afa, device)
+    if resumed:
+        loop, best_state = resumed
+        log.info("resumed at step %d", loop["step"])
+    resumed_at = loop["step"] if resumed else None
+    dynamics = open(run_dir / "dynamics.jsonl.tmp", "r+" if resumed else "w")
+    dynamics.truncate(loop["dynamics_offset"])  # drop lines written after the checkpoint
+    dynamics.seek(loop["dynamics_offset"])
+
+    def save_checkpoint(**where):
+        dynamics.flush()
+        loop.update(where, dynamics_offset=dynamics.tell())
+        ckpt.save(loop, model, best_state, opt, sched, afa)
+
+    for epoch in range(loop["epoch"], cfg["epochs"]):
+        if loop["done"]:
+            break
         model.train()
         order = torch.randperm(len(train_ids), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        running = collections.defaultdict(list)
+        running = collections.defaultdict(list, loop["running"] if epoch == loop["epoch"] else {})
+        starts = list(range(0, len(order), cfg["batch_size"]))
+        first = loop["next_batch"] if epoch == loop["epoch"] else 0
         # disable=None: no bar when not on a terminal (Slurm, snakemake logs)
-        for start in tqdm(range(0, len(order), cfg["batch_size"]), desc=f"epoch {epoch}", leave=False, disable=None):
-            chunk = order[start:start + cfg["batch_size"]].tolist()
+        for b in tqdm(range(first, len(starts)), desc=f"epoch {epoch}", leave=False, disable=None):
+            chunk = order[starts[b]:starts[b] + cfg["batch_size"]].tolist()
             batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device)
             labels = y_train[chunk].to(device)
-            stats = train_step(model, opt, sched, afa, batch, labels, device, cfg["grad_clip"], step)
-            step += 1
+            stats = train_step(model, opt, sched, afa, batch, labels, device, cfg["grad_clip"], loop["step"])
+            loop["step"] += 1
             for k, v in stats.items():
                 running[k].append(v)
-            if step % cfg["log_every"] == 0:
-                dynamics.write(json.dumps({"step": step, "epoch": epoch, **stats}) + "\n")
+            if loop["step"] % cfg["log_every"] == 0:
+                dynamics.write(json.dumps({"step": loop["step"], "epoch": epoch, **stats}) + "\n")
+            if loop["step"] % cfg["checkpoint_every"] == 0 and b + 1 < len(starts):
+                save_checkpoint(epoch=epoch, next_batch=b + 1, running=dict(running))
 
         logits, _ = predict(model, tokenizer, val_ids, cfg["eval_batch_size"], device)
         val_acc = float((logits.argmax(-1).numpy() == y_val).mean())
-        summary = {"epoch": epoch, "step": step, "val_acc": val_acc, **{k: float(np.mean(v)) for k, v in running.items()}}
-        history.append(summary)
+        summary = {"epoch": epoch, "step": loop["step"], "val_acc": val_acc,
+                   **{k: float(np.mean(running[k])) for k in sorted(running)}}  # same order after a resume
+        loop["history"].append(summary)
         dynamics.write(json.dumps({**summary, "epoch_end": True}) + "\n")
         log.info("epoch %d: %s", epoch, {k: round(v, 4) for k, v in summary.items()})
-        if val_acc > best["val_acc"]:
-            best, bad_epochs = {"val_acc": val_acc, "epoch": epoch}, 0
+        if val_acc > loop["best"]["val_acc"]:
+            loop["best"], loop["bad_epochs"] = {"val_acc": val_acc, "epoch": epoch}, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
-            bad_epochs += 1
-            if bad_epochs >= cfg["patience"]:
-                log.info("early stop after epoch %d (no gain for %d epochs)", epoch, bad_epochs)
-                break
+            loop["bad_epochs"] += 1
+            if loop["bad_epochs"] >= cfg["patience"]:
+                log.info("early stop after epoch %d (no gain for %d epochs)", epoch, loop["bad_epochs"])
+                loop["done"] = True
+        save_checkpoint(epoch=epoch + 1, next_batch=0, running={})
 
+    best, history, step = loop["best"], loop["history"], loop["step"]
     model.load_state_dict(best_state)
     models.save(run_dir, model, tokenizer, model_spec)
     if afa is not None:
@@ -210,6 +237,8 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     metrics = {"dataset": dataset, "seed": seed, "method": method, "model": model_settings,
                "train": cfg, "max_length": max_length, "device": device, "best_epoch": best["epoch"],
                "val_acc": best["val_acc"], "history": history, "steps": step,
-               "n_train": len(train_ids), "n_validation": len(val_ids), "wall_s": round(time.time() - t0, 1)}
+               "n_train": len(train_ids), "n_validation": len(val_ids), "wall_s": round(time.time() - t0, 1),
+               "resumed_at_step": resumed_at}
     write_json(run_dir / "train_metrics.json", metrics)
+    ckpt.remove()  # the run is complete; its final outputs supersede the checkpoint
     return metrics

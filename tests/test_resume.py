@@ -1,0 +1,87 @@
+"""Training is deterministic under a seed, and a run killed mid-epoch resumes to the same result."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from afa import data
+
+SETTINGS = {"model": {"kind": "scratch", "d_model": 32, "layers": 1, "heads": 2, "d_ff": 64},
+            "train": {"epochs": 3, "batch_size": 16, "checkpoint_every": 2, "log_every": 1, "patience": 5},
+            "method": {"objective": "afa", "M": 2, "disc": {"d_model": 32, "d_ff": 64}}}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    data.prepare("sst2", data.sample_root(), out, max_train=160, max_test=20)
+    return out
+
+
+def train(prepared, run, settings=SETTINGS):
+    return subprocess.Popen([sys.executable, "-m", "afa.cli", "train", "--data", str(prepared), "--out", str(run),
+                             "--dataset", "sst2", "--seed", "5", "--max-length", "32",
+                             "--settings", json.dumps(settings), "--log", str(run) + ".log"],
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def result(run):
+    m = json.loads((run / "train_metrics.json").read_text())
+    for volatile in ("wall_s", "resumed_at_step"):
+        m.pop(volatile)
+    return m, load_file(str(run / "model.safetensors")), (run / "dynamics.jsonl").read_text()
+
+
+def assert_same(a, b):
+    (ma, wa, da), (mb, wb, db) = a, b
+    assert ma == mb
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert da == db
+
+
+def test_two_runs_with_one_seed_are_identical(prepared, tmp_path):
+    for name in ("a", "b"):
+        assert train(prepared, tmp_path / name).wait() == 0
+    assert_same(result(tmp_path / "a"), result(tmp_path / "b"))
+    assert not (tmp_path / "a" / "checkpoint").exists()  # removed once the run is complete
+
+
+def test_killed_run_resumes_to_the_unbroken_result(prepared, tmp_path):
+    assert train(prepared, tmp_path / "unbroken").wait() == 0
+    run = tmp_path / "killed"
+    p = train(prepared, run)
+    latest = run / "checkpoint" / "latest.json"
+    while p.poll() is None:  # kill as soon as a mid-epoch checkpoint exists
+        if latest.exists() and json.loads(latest.read_text())["dir"] != "ckpt-10":
+            p.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    assert p.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (run / "train_metrics.json").exists()
+    killed_at = json.loads(latest.read_text())["dir"]
+    assert train(prepared, run).wait() == 0
+    assert f"resuming from {run / 'checkpoint' / killed_at}" in (tmp_path / "killed.log").read_text()
+    assert json.loads((run / "train_metrics.json").read_text())["resumed_at_step"] is not None
+    assert_same(result(tmp_path / "unbroken"), result(run))
+
+
+def test_checkpoint_from_other_settings_is_not_resumed(prepared, tmp_path):
+    run = tmp_path / "r"
+    p = train(prepared, run)
+    latest = run / "checkpoint" / "latest.json"
+    while p.poll() is None and not latest.exists():
+        time.sleep(0.002)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    changed = {**SETTINGS, "train": {**SETTINGS["train"], "lr": 5e-4}}
+    assert train(prepared, run, changed).wait() == 0
+    log = (tmp_path / "r.log").read_text()
+    assert "settings or data changed since it was written" in log or not latest.exists()
+    assert json.loads((run / "train_metrics.json").read_text())["resumed_at_step"] is None
