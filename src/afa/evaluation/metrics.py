@@ -264,12 +264,7 @@ def comprehensiveness(p_full, p_without) -> np.ndarray:
     predicted class). Higher means the rationale mattered more. The dataset
     score is the mean of the returned array.
     """
-    full = _probabilities("p_full", p_full)
-    without = _probabilities("p_without", p_without)
-    _same_length("p_full", full, "p_without", without)
-    if full.shape != without.shape:
-        raise ValueError(f"p_without has shape {without.shape} but p_full has shape {full.shape}")
-    return full - without
+    return _drop(p_full, "p_without", p_without)
 
 
 def sufficiency(p_full, p_only) -> np.ndarray:
@@ -282,12 +277,17 @@ def sufficiency(p_full, p_only) -> np.ndarray:
     negative when the rationale alone makes the model more confident. The
     dataset score is the mean of the returned array.
     """
+    return _drop(p_full, "p_only", p_only)
+
+
+def _drop(p_full, name: str, p_other) -> np.ndarray:
+    """p_full - p_other after checking both hold probabilities of matching shape."""
     full = _probabilities("p_full", p_full)
-    only = _probabilities("p_only", p_only)
-    _same_length("p_full", full, "p_only", only)
-    if full.shape != only.shape:
-        raise ValueError(f"p_only has shape {only.shape} but p_full has shape {full.shape}")
-    return full - only
+    other = _probabilities(name, p_other)
+    _same_length("p_full", full, name, other)
+    if full.shape != other.shape:
+        raise ValueError(f"{name} has shape {other.shape} but p_full has shape {full.shape}")
+    return full - other
 
 
 def aopc(p_full, p_deleted) -> float:
