@@ -23,7 +23,7 @@ NEG = -1e9
 
 
 def policy_log_probs(A: torch.Tensor, maskable: torch.Tensor) -> torch.Tensor:
-    """log pi: the attention row renormalised over maskable tokens; -inf elsewhere. [B, T]"""
+    """log pi: the attention row renormalised over maskable tokens; NEG elsewhere. [B, T]"""
     logits = torch.log(A.float().clamp_min(1e-12)).masked_fill(~maskable, NEG)
     return logits.log_softmax(-1)
 
