@@ -67,7 +67,8 @@ def test_sample_dag_end_to_end(workdir):
     r = snakemake(workdir, over)
     assert r.returncode == 0, r.stderr[-3000:]
     out = workdir / "results" / "sample"
-    for f in ("main_table.ipynb", "main_table.html", "main_table.csv"):
+    for f in ("main_table.ipynb", "main_table.html", "main_table.csv",
+              "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))
     assert {(r["dataset"], r["method"]) for r in rows} == {("sst2", "baseline"), ("sst2", "afa")}
@@ -78,5 +79,7 @@ def test_sample_dag_end_to_end(workdir):
             run = out / f"models/sst2/scratch/{method}/seed{seed}"
             assert (run / "model.safetensors").exists() and (run / "dynamics.jsonl").exists()
     assert (out / "models/sst2/scratch/afa/seed1/discriminator.safetensors").exists()
+    deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
+    assert len(deletion["levels"]) == 10 and deletion["n"] == 100
     # nothing half-written is left behind
     assert not list(out.rglob("*.tmp*"))

@@ -50,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--device", default="auto")
     e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
 
+    dl = sub.add_parser("deletion", parents=[common], help="token deletion by attention vs random (faithfulness)")
+    dl.add_argument("--run", required=True, type=Path)
+    dl.add_argument("--data", required=True, type=Path)
+    dl.add_argument("--out", required=True, type=Path)
+    dl.add_argument("--table", required=True, type=Path, help="per-level CSV")
+    dl.add_argument("--settings", default="{}", help="JSON: levels, random_draws, mode, seed")
+    dl.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
+    dl.add_argument("--device", default="auto")
+
     r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
     r.add_argument("--notebook", required=True, type=Path)
     r.add_argument("--out", required=True, type=Path)
@@ -107,6 +116,11 @@ def run(args) -> None:
 
         evaluate(args.run, args.data, args.out, args.predictions, device=args.device,
                  meta=parse_settings(args.meta))
+    elif args.step == "deletion":
+        from afa.evaluation.deletion import evaluate as deletion
+
+        deletion(args.run, args.data, args.out, args.table, parse_settings(args.settings),
+                 parse_settings(args.meta), args.device)
     elif args.step == "render":
         from afa.report import render
 

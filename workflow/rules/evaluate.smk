@@ -1,4 +1,4 @@
-# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions.
+# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions; token deletion.
 
 
 rule evaluate_accuracy:
@@ -19,3 +19,24 @@ rule evaluate_accuracy:
     shell:
         "afa evaluate --run {params.run:q} --data {params.data:q} --out {output.metrics:q}"
         " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"
+
+
+rule evaluate_deletion:
+    input:
+        weights=rules.train.output.weights,
+        test=OUT + "/data/{dataset}/test.jsonl.gz",
+    output:
+        result=OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json",
+        table=OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.csv",
+    params:
+        data=OUT + "/data/{dataset}",
+        run=RUN,
+        meta=lambda wc: as_json(dict(wc.items())),
+        settings=as_json(config.get("deletion", {})),
+    log:
+        OUT + "/logs/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.log",
+    conda:
+        "../../env/train.yml"
+    shell:
+        "afa deletion --run {params.run:q} --data {params.data:q} --out {output.result:q} --table {output.table:q}"
+        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"

@@ -19,3 +19,24 @@ rule main_table:
     shell:
         "afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
         " --parameters {params.parameters:q} --log {log:q}"
+
+
+rule deletion_curves:
+    input:
+        notebook="notebooks/deletion_curves.py",
+        results=runs(OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json"),
+    output:
+        ipynb=OUT + "/deletion_curves.ipynb",
+        html=OUT + "/deletion_curves.html",
+        csv=OUT + "/deletion_curves.csv",
+        png=OUT + "/deletion_curves.png",
+    params:
+        parameters=lambda wc, input, output: as_json(
+            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png}),
+    log:
+        OUT + "/logs/report/deletion_curves.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        "afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
+        " --parameters {params.parameters:q} --log {log:q}"
