@@ -4,7 +4,6 @@ import csv
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml

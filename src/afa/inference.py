@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from afa import models
+from afa.data import read_prepared
 from afa.models import collate
 
 
@@ -38,3 +40,11 @@ def pick_device(setting: str = "auto") -> str:
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return setting
+
+
+def load_run(run_dir, data_dir, split: str = "test", device: str = "auto"):
+    """A trained run and a prepared split, encoded: (tokenizer, model, rows, token ids, device)."""
+    device = pick_device(device)
+    tokenizer, model, spec = models.load(run_dir, device)
+    rows = read_prepared(data_dir, split)
+    return tokenizer, model, rows, models.encode(tokenizer, [r["text"] for r in rows], spec["max_length"]), device

@@ -7,18 +7,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from afa import models
-from afa.data import read_prepared
-from afa.inference import pick_device, predict
+from afa.inference import load_run, predict
 from afa.io import atomic_path, write_json
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Path,
              batch_size: int = 128, device: str = "auto", meta: dict | None = None) -> dict:
-    device = pick_device(device)
-    tokenizer, model, spec = models.load(run_dir, device)
-    rows = read_prepared(data_dir, "test")
-    ids = models.encode(tokenizer, [r["text"] for r in rows], spec["max_length"])
+    tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     logits, _ = predict(model, tokenizer, ids, batch_size, device)
     y = np.array([r["label"] for r in rows])
     pred = logits.argmax(-1).numpy()

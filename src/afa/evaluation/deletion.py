@@ -23,9 +23,8 @@ import numpy as np
 import torch
 
 from afa import models
-from afa.data import read_prepared
 from afa.evaluation.metrics import aopc
-from afa.inference import pick_device, predict
+from afa.inference import load_run, predict
 from afa.io import atomic_path, write_json
 
 DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0}
@@ -95,10 +94,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
     s = {**DEFAULTS, **(settings or {})}
-    device = pick_device(device)
-    tokenizer, model, spec = models.load(run_dir, device)
-    rows = read_prepared(data_dir, "test")
-    ids = models.encode(tokenizer, [r["text"] for r in rows], spec["max_length"])
+    tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     result = token_deletion(model, tokenizer, ids, np.array([r["label"] for r in rows]), s["levels"],
                             s["random_draws"], s["mode"], s["seed"], device=device)
     result = {**(meta or {}), **result, "settings": s}
