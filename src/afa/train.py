@@ -174,8 +174,7 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     best_state = None
     resumed = ckpt.load(model, opt, sched, afa, device)
     if resumed:
-        loop, best_state = resumed
-        log.info("resumed at step %d", loop["step"])
+        loop, best_state = resumed  # Checkpointer.load has logged where
     resumed_at = loop["step"] if resumed else None
     dynamics = open(run_dir / "dynamics.jsonl.tmp", "r+" if resumed else "w")
     dynamics.truncate(loop["dynamics_offset"])  # drop lines written after the checkpoint
