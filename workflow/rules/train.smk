@@ -2,7 +2,9 @@
 
 
 def train_settings(wc):
-    return as_json({"model": config["model_settings"][wc.model], "train": config["train"],
+    # a dataset's overrides change only its own runs' settings (and so only they rerun)
+    train = {**config["train"], **config.get("train_overrides", {}).get(wc.dataset, {})}
+    return as_json({"model": config["model_settings"][wc.model], "train": train,
                     "method": config["method_settings"][wc.method]})
 
 
