@@ -40,6 +40,8 @@ def with_afa(**over):
     ({"datasets": ["sst3"]}, "'sst3' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"models": ["bert"]}, "models lists 'bert', which model_settings does not define"),
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
+    ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),
+    ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
 ])
 def test_bad_config_stops_before_any_job(workdir, overrides, message):
     r = snakemake(workdir, overrides, "-n")
@@ -62,12 +64,15 @@ def test_config_value_reaching_a_shell_is_quoted(workdir):
 def test_sample_dag_end_to_end(workdir):
     """The real DAG on a slice of the embedded sample: data -> train -> evaluate -> rendered table."""
     over = {"datasets": ["sst2"], "seeds": [1, 2], "data": {"source": "sample", "max_train": 200, "max_test": 100},
-            "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "threads": {"train": 1}}
+            "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "threads": {"train": 1},
+            "alignment": {"pairs": [{"rationales": "sst_phrases", "trained_on": "sst2"}]}}
     r = snakemake(workdir, over)
     assert r.returncode == 0, r.stderr[-3000:]
     out = workdir / "results" / "sample"
     for f in ("main_table.ipynb", "main_table.html", "main_table.csv",
-              "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png"):
+              "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png",
+              "rationale_table.csv", "rationale_table.html", "attention_heatmaps.png", "attention_heatmaps.html",
+              "training_dynamics.csv", "training_dynamics.png", "training_dynamics.html"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))
     assert {(r["dataset"], r["method"]) for r in rows} == {("sst2", "baseline"), ("sst2", "afa")}
@@ -81,4 +86,9 @@ def test_sample_dag_end_to_end(workdir):
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
     assert len(deletion["levels"]) == 10 and deletion["n"] == 100
     # nothing half-written is left behind
+    align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
+    assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1
+    rationale = {(r["rationales"], r["trained_on"], r["method"]): r for r in csv.DictReader(open(out / "rationale_table.csv"))}
+    assert set(rationale) == {("sst_phrases", "sst2", "baseline"), ("sst_phrases", "sst2", "afa")}
+    assert rationale[("sst_phrases", "sst2", "afa")]["auprc_boot"].count("p=") == 1  # AFA vs baseline was tested
     assert not list(out.rglob("*.tmp*"))

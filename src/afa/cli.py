@@ -59,6 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     dl.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
     dl.add_argument("--device", default="auto")
 
+    al = sub.add_parser("align", parents=[common], help="rationale alignment of the attention row (plausibility)")
+    al.add_argument("--run", required=True, type=Path, help="a trained run (any dataset)")
+    al.add_argument("--data", required=True, type=Path, help="a prepared rationale dataset (eraser_movies, sst_phrases)")
+    al.add_argument("--out", required=True, type=Path)
+    al.add_argument("--examples", required=True, type=Path, help="per-example scores (.jsonl.gz)")
+    al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold")
+    al.add_argument("--meta", default="{}", help="JSON copied into the result (rationales, dataset, model, method, seed)")
+    al.add_argument("--device", default="auto")
+
     r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
     r.add_argument("--notebook", required=True, type=Path)
     r.add_argument("--out", required=True, type=Path)
@@ -76,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                         filename=args.log)
     try:
         run(args)
-    except (DataError, FileNotFoundError, FloatingPointError) as e:
+    except (DataError, FileNotFoundError, FloatingPointError, ValueError) as e:
         # One line that names the culprit, on the terminal and in the log file.
         if args.log:
-            logging.error("%s", e)
+            logging.exception("%s", e)  # the traceback goes to the log; the terminal gets one line
         print(f"afa {args.step}: error: {e}", file=sys.stderr)
         return 1
     return 0
@@ -121,6 +130,11 @@ def run(args) -> None:
 
         deletion(args.run, args.data, args.out, args.table, parse_settings(args.settings),
                  parse_settings(args.meta), args.device)
+    elif args.step == "align":
+        from afa.evaluation.alignment import evaluate as align
+
+        align(args.run, args.data, args.out, args.examples, parse_settings(args.settings),
+              parse_settings(args.meta), args.device)
     elif args.step == "render":
         from afa.report import render
 

@@ -151,6 +151,10 @@ def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | N
                             "lists of equal length")
         out["tokens"], out["rationale_mask"] = tokens, [int(m) for m in mask]
         out["text"] = " ".join(tokens)  # keeps token i of the rationale = word i of the text
+        if "token_labels" in rec:  # SST: each word's own 0-4 sentiment, for other rationale rules
+            if not isinstance(rec["token_labels"], list) or len(rec["token_labels"]) != len(tokens):
+                raise DataError(f"{where}: 'token_labels' must be a list as long as 'tokens'")
+            out["token_labels"] = rec["token_labels"]
     return out
 
 

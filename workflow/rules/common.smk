@@ -8,31 +8,53 @@ SPLITS = ["train", "validation", "test"]
 
 def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
+    narrowed = config.get("per_dataset", {})
     for key, table in (("models", "model_settings"), ("methods", "method_settings")):
-        for name in config[key]:
-            if name not in config[table]:
-                raise ValueError(f"config: {key} lists {name!r}, which {table} does not define "
-                                 f"(defined: {', '.join(config[table])})")
-    for ds in config["datasets"]:
+        lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if key in n]
+        for where, names in lists:
+            for name in names:
+                if name not in config[table]:
+                    raise ValueError(f"config: {where} lists {name!r}, which {table} does not define "
+                                     f"(defined: {', '.join(config[table])})")
+    for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
 
 
-check_names()
+# datasets that are trained on, or only scored (rationale datasets)
+DATASETS = sorted(set(config["datasets"]) | {d for p in config.get("alignment", {}).get("pairs", [])
+                                             for d in (p["rationales"], p["trained_on"])})
 
 
 wildcard_constraints:
-    dataset="|".join(config["datasets"]),
+    dataset="|".join(DATASETS),
+    rationales="|".join(DATASETS),
     model="[A-Za-z0-9_]+",
     method="[A-Za-z0-9_]+",
     seed=r"\d+",
 
 
-def runs(pattern):
-    """`pattern` for every (dataset, model, method, seed) of the configuration."""
-    return expand(pattern, dataset=config["datasets"], model=config["models"],
-                  method=config["methods"], seed=config["seeds"])
+def combos(dataset):
+    """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset."""
+    narrow = config.get("per_dataset", {}).get(dataset, {})
+    return [(m, meth, s) for m in narrow.get("models", config["models"])
+            for meth in narrow.get("methods", config["methods"]) for s in narrow.get("seeds", config["seeds"])]
+
+
+def runs(pattern, datasets=None, **extra):
+    """`pattern` for every (dataset, model, method, seed) run of the configuration."""
+    return [pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
+            for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)]
+
+
+def alignment_runs(pattern):
+    """`pattern` for every rationale dataset and every run of the dataset its models come from."""
+    return [f for pair in config.get("alignment", {}).get("pairs", [])
+            for f in runs(pattern, [pair["trained_on"]], rationales=pair["rationales"])]
 
 
 def as_json(obj):
     return json.dumps(obj, sort_keys=True)
+
+
+check_names()

@@ -1,4 +1,5 @@
-# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions; token deletion.
+# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions; token deletion;
+# rationale alignment (a rationale dataset scored with models trained on any dataset).
 
 
 rule evaluate_accuracy:
@@ -39,4 +40,25 @@ rule evaluate_deletion:
         "../../env/train.yml"
     shell:
         "afa deletion --run {params.run:q} --data {params.data:q} --out {output.result:q} --table {output.table:q}"
+        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
+
+
+rule evaluate_alignment:
+    input:
+        weights=rules.train.output.weights,
+        test=OUT + "/data/{rationales}/test.jsonl.gz",
+    output:
+        result=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.json",
+        examples=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz",
+    params:
+        data=OUT + "/data/{rationales}",
+        run=RUN,
+        meta=lambda wc: as_json(dict(wc.items())),
+        settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k != "pairs"}),
+    log:
+        OUT + "/logs/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.log",
+    conda:
+        "../../env/train.yml"
+    shell:
+        "afa align --run {params.run:q} --data {params.data:q} --out {output.result:q} --examples {output.examples:q}"
         " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"

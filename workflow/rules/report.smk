@@ -1,24 +1,29 @@
 # Report: each notebook (jupytext percent .py in notebooks/) executed by papermill into OUT,
-# as .ipynb and HTML, with its table as CSV.
+# as .ipynb and HTML, with its table as CSV (and its figure as PNG).
+
+STATS = config.get("statistics", {})
+BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
+RENDER = ("afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
+          " --parameters {params.parameters:q} --log {log:q}")
 
 
 rule main_table:
     input:
         notebook="notebooks/main_table.py",
         metrics=runs(OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.json"),
+        predictions=runs(OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.predictions.csv"),
     output:
         ipynb=OUT + "/main_table.ipynb",
         html=OUT + "/main_table.html",
         csv=OUT + "/main_table.csv",
     params:
-        parameters=lambda wc, input, output: as_json({"metric_files": list(input.metrics), "out_csv": output.csv}),
+        parameters=lambda wc, input, output: as_json({"metric_files": list(input.metrics), "out_csv": output.csv, **BOOT}),
     log:
         OUT + "/logs/report/main_table.log",
     conda:
         "../../env/report.yml"
     shell:
-        "afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
-        " --parameters {params.parameters:q} --log {log:q}"
+        RENDER
 
 
 rule deletion_curves:
@@ -38,5 +43,61 @@ rule deletion_curves:
     conda:
         "../../env/report.yml"
     shell:
-        "afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
-        " --parameters {params.parameters:q} --log {log:q}"
+        RENDER
+
+
+rule rationale_table:
+    input:
+        notebook="notebooks/rationale_table.py",
+        results=alignment_runs(OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.json"),
+    output:
+        ipynb=OUT + "/rationale_table.ipynb",
+        html=OUT + "/rationale_table.html",
+        csv=OUT + "/rationale_table.csv",
+    params:
+        parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
+    log:
+        OUT + "/logs/report/rationale_table.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
+
+
+rule attention_heatmaps:
+    input:
+        notebook="notebooks/attention_heatmaps.py",
+        examples=alignment_runs(OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz"),
+    output:
+        ipynb=OUT + "/attention_heatmaps.ipynb",
+        html=OUT + "/attention_heatmaps.html",
+        png=OUT + "/attention_heatmaps.png",
+    params:
+        parameters=lambda wc, input, output: as_json(
+            {"example_files": list(input.examples), "n_examples": STATS.get("heatmap_examples", 6), "out_png": output.png}),
+    log:
+        OUT + "/logs/report/attention_heatmaps.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
+
+
+rule training_dynamics:
+    input:
+        notebook="notebooks/training_dynamics.py",
+        metrics=runs(RUN + "/train_metrics.json"),
+    output:
+        ipynb=OUT + "/training_dynamics.ipynb",
+        html=OUT + "/training_dynamics.html",
+        csv=OUT + "/training_dynamics.csv",
+        png=OUT + "/training_dynamics.png",
+    params:
+        parameters=lambda wc, input, output: as_json(
+            {"metric_files": list(input.metrics), "out_csv": output.csv, "out_png": output.png}),
+    log:
+        OUT + "/logs/report/training_dynamics.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
