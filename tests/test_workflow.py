@@ -65,7 +65,8 @@ def test_sample_dag_end_to_end(workdir):
     """The real DAG on a slice of the embedded sample: data -> train -> evaluate -> rendered table."""
     over = {"datasets": ["sst2"], "seeds": [1, 2], "data": {"source": "sample", "max_train": 200, "max_test": 100},
             "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "threads": {"train": 1},
-            "alignment": {"pairs": [{"rationales": "sst_phrases", "trained_on": "sst2"}]}}
+            "alignment": {"pairs": [{"rationales": "sst_phrases", "trained_on": "sst2"}]},
+            "deletion": {"max_examples": 60}}
     r = snakemake(workdir, over)
     assert r.returncode == 0, r.stderr[-3000:]
     out = workdir / "results" / "sample"
@@ -84,7 +85,7 @@ def test_sample_dag_end_to_end(workdir):
             assert (run / "model.safetensors").exists() and (run / "dynamics.jsonl").exists()
     assert (out / "models/sst2/scratch/afa/seed1/discriminator.safetensors").exists()
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
-    assert len(deletion["levels"]) == 10 and deletion["n"] == 100
+    assert len(deletion["levels"]) == 10 and deletion["n"] == 60  # the seeded subset
     # nothing half-written is left behind
     align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
     assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1

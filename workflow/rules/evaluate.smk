@@ -22,6 +22,12 @@ rule evaluate_accuracy:
         " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"
 
 
+def deletion_settings(dataset):
+    """The `deletion` block with the dataset's entry of `deletion.overrides` applied."""
+    block = dict(config.get("deletion", {}))
+    return {**block, **block.pop("overrides", {}).get(dataset, {})}
+
+
 rule evaluate_deletion:
     input:
         weights=rules.train.output.weights,
@@ -33,7 +39,7 @@ rule evaluate_deletion:
         data=OUT + "/data/{dataset}",
         run=RUN,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json(config.get("deletion", {})),
+        settings=lambda wc: as_json(deletion_settings(wc.dataset)),
     log:
         OUT + "/logs/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.log",
     conda:

@@ -27,7 +27,8 @@ from afa.evaluation.metrics import aopc
 from afa.inference import load_run, predict
 from afa.io import atomic_path, write_json
 
-DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0}
+DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0,
+            "max_examples": None}
 
 
 def level_size(level, n_maskable: int) -> int:
@@ -95,6 +96,10 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
              meta: dict | None = None, device: str = "auto") -> dict:
     s = {**DEFAULTS, **(settings or {})}
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
+    if s["max_examples"] and len(rows) > s["max_examples"]:
+        # a seeded subset, the same for every run, keeps 50 passes over IMDB's 25 k reviews affordable
+        keep = sorted(np.random.default_rng(s["seed"]).choice(len(rows), s["max_examples"], replace=False))
+        rows, ids = [rows[i] for i in keep], [ids[i] for i in keep]
     result = token_deletion(model, tokenizer, ids, np.array([r["label"] for r in rows]), s["levels"],
                             s["random_draws"], s["mode"], s["seed"], device=device)
     result = {**(meta or {}), **result, "settings": s}
