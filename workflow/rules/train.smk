@@ -3,8 +3,11 @@
 
 def train_settings(wc):
     # a dataset's overrides change only its own runs' settings (and so only they rerun)
-    train = {**config["train"], **config.get("train_overrides", {}).get(wc.dataset, {})}
-    return as_json({"model": config["model_settings"][wc.model], "train": train,
+    override = config.get("train_overrides", {}).get(wc.dataset, {})
+    model = config["model_settings"][wc.model]
+    if override and "train" in model:  # the dataset's overrides beat the model's own train settings
+        model = {**model, "train": {**model["train"], **override}}
+    return as_json({"model": model, "train": {**config["train"], **override},
                     "method": config["method_settings"][wc.method]})
 
 
