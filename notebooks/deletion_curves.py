@@ -19,12 +19,15 @@
 # random tokens (dashed, mean of several draws), for token counts k and fractions of each example's
 # tokens. Curves are means over seeds, bands ± one standard deviation. The table gives ERASER's
 # aggregates: comprehensiveness (higher = the attended tokens mattered more) and sufficiency
-# (lower = the attended tokens alone suffice), averaged over all levels.
+# (lower = the attended tokens alone suffice), averaged over all levels, with seed statistics and
+# paired tests against the baseline.
 
 # %% tags=["parameters"]
 result_files = []   # JSON files written by `afa deletion`
 out_csv = "deletion_curves.csv"
 out_png = "deletion_curves.png"
+bootstrap_resamples = 10000
+bootstrap_seed = 0
 
 # %%
 import json
@@ -34,6 +37,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+
+from afa.tables import seed_table, versus_baseline
 
 results = [json.load(open(f)) for f in result_files]
 if not results:
@@ -62,17 +67,27 @@ axes[0][0].legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(out_png, dpi=120)
 
+# %% [markdown]
+# ## ERASER aggregates over seeds, and each method against the baseline
+# Cells: mean ± std [95 % CI] over seeds. Against the baseline: paired t-test over seeds and a
+# paired bootstrap over examples of per-example comprehensiveness and sufficiency (AOPC over levels).
+
 # %%
-def mean_std(x):
-    return f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
+METRICS = ["accuracy_full", "aopc_comprehensiveness", "aopc_comprehensiveness_random", "aopc_sufficiency"]
+runs = pd.DataFrame([{**{k: r[k] for k in ["dataset", "model", "method", "seed"] + METRICS}, "file": f}
+                     for f, r in zip(result_files, results)])
+runs["seed"] = runs.seed.astype(int)
+table = seed_table(runs, ["dataset", "model", "method"], METRICS)
+table[[c for c in table.columns if not c.endswith("_mean")]]
+
+# %%
+def per_example(file, metric):
+    ex = json.load(open(file))["per_example"]
+    return pd.Series(ex[metric], index=ex["id"])
 
 
-runs = pd.DataFrame([{k: r[k] for k in ("dataset", "model", "method", "seed", "accuracy_full", "aopc_comprehensiveness",
-                                        "aopc_comprehensiveness_random", "aopc_sufficiency")} for r in results])
-table = (runs.groupby(["dataset", "model", "method"])
-         .agg(accuracy_full=("accuracy_full", mean_std), comprehensiveness=("aopc_comprehensiveness", mean_std),
-              comprehensiveness_random=("aopc_comprehensiveness_random", mean_std),
-              sufficiency=("aopc_sufficiency", mean_std), seeds=("seed", "nunique"))
-         .reset_index())
-table.to_csv(out_csv, index=False)
-table
+paired = versus_baseline(runs, ["dataset", "model"], METRICS[1:], per_example, ("comprehensiveness", "sufficiency"),
+                         resamples=bootstrap_resamples, seed=bootstrap_seed)
+out = table.merge(paired, on=["dataset", "model", "method"], how="left") if len(paired) else table
+out.to_csv(out_csv, index=False)
+paired

@@ -37,7 +37,7 @@ import json
 
 import pandas as pd
 
-from afa import stats
+from afa.tables import seed_table, versus_baseline
 
 rows = [{**json.load(open(f)), "file": f} for f in result_files]
 if not rows:
@@ -49,51 +49,25 @@ METRICS = ["auprc", "token_f1", "iou_f1"]
 runs.sort_values(KEYS + ["seed"])[KEYS + ["seed"] + METRICS + ["random_auprc", "n", "skipped", "rationale_coverage"]]
 
 # %%
-table = []
-for key, g in runs.groupby(KEYS):
-    row = dict(zip(KEYS, key))
-    for m in METRICS:
-        s = stats.summary(g[m])
-        row[m] = stats.fmt(s, scale=1, digits=3)
-        row[m + "_mean"] = s["mean"]
-    row.update(random_auprc=round(g.random_auprc.mean(), 3), seeds=len(g), examples=int(g.n.iloc[0]),
-               coverage=round(g.rationale_coverage.mean(), 3))
-    table.append(row)
-table = pd.DataFrame(table).rename(columns={"dataset": "trained_on"})
+table = seed_table(runs, KEYS, METRICS)
+extra = runs.groupby(KEYS).agg(random_auprc=("random_auprc", "mean"), examples=("n", "first"),
+                               coverage=("rationale_coverage", "mean")).round(3).reset_index()
+table = table.merge(extra, on=KEYS).rename(columns={"dataset": "trained_on"})
 table[[c for c in table.columns if not c.endswith("_mean")]]
 
 # %% [markdown]
 # ## Each method against the baseline
+# `<metric>_diff`, `_t_p`, `_wins`: paired over seeds; `<metric>_boot`: paired bootstrap over
+# examples of per-example AUPRC and token F1 (IOU-F1 is a dataset-level score).
 
 # %%
-def per_example(files, metric):
-    cols = []
-    for f in files:
-        with gzip.open(f.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
-            cols.append(pd.Series({e["id"]: e[metric] for e in map(json.loads, fh)}))
-    return pd.concat(cols, axis=1).mean(axis=1)
+def per_example(file, metric):
+    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
+        return pd.Series({e["id"]: e[metric] for e in map(json.loads, fh)})
 
 
-diffs = []
-for (rationales, dataset, model), g in runs.groupby(["rationales", "dataset", "model"]):
-    base = g[g.method == "baseline"].set_index("seed")
-    for method, h in g[g.method != "baseline"].groupby("method"):
-        h = h.set_index("seed")
-        shared = sorted(set(base.index) & set(h.index))
-        if not shared:
-            continue
-        row = {"rationales": rationales, "trained_on": dataset, "model": model, "method": method, "seeds_paired": len(shared)}
-        for m in METRICS:
-            t = stats.paired_ttest(h[m][shared], base[m][shared])
-            row[f"{m}_diff"] = f"{t['mean_diff']:+.3f}"
-            row[f"{m}_t_p"] = "n/a" if t["p_value"] != t["p_value"] else f"{t['p_value']:.3f}"
-        for m in ("auprc", "token_f1"):  # IOU-F1 is a dataset-level score: no per-example values
-            a = per_example(list(h.file[shared]), m)
-            ab = pd.concat([a, per_example(list(base.file[shared]), m)], axis=1).dropna()  # examples both scored
-            boot = stats.paired_bootstrap(ab.iloc[:, 0].values, ab.iloc[:, 1].values, bootstrap_resamples, bootstrap_seed)
-            row[f"{m}_boot"] = f"{boot['mean_diff']:+.3f} [{boot['ci_low']:+.3f}, {boot['ci_high']:+.3f}] p={boot['p_value']:.3f}"
-        diffs.append(row)
-paired = pd.DataFrame(diffs)
+paired = versus_baseline(runs, ["rationales", "dataset", "model"], METRICS, per_example, ("auprc", "token_f1"),
+                         resamples=bootstrap_resamples, seed=bootstrap_seed).rename(columns={"dataset": "trained_on"})
 paired
 
 # %%

@@ -42,7 +42,8 @@ frames = []
 for f in metric_files:
     run = Path(f).parent  # .../models/<dataset>/<model>/<method>/seed<seed>
     rows = [json.loads(line) for line in open(run / "dynamics.jsonl") if line.strip()]
-    d = pd.DataFrame([r for r in rows if not r.get("epoch_end")])
+    steps = [r for r in rows if not r.get("epoch_end")]
+    d = pd.DataFrame(steps or rows)  # a run shorter than log_every steps has only its epoch summaries
     d["dataset"], d["model"], d["method"], d["seed"] = run.parts[-4], run.parts[-3], run.parts[-2], int(run.name[4:])
     frames.append(d)
 dyn = pd.concat(frames, ignore_index=True)

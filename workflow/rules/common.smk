@@ -21,19 +21,6 @@ def check_names():
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
 
 
-# datasets that are trained on, or only scored (rationale datasets)
-DATASETS = sorted(set(config["datasets"]) | {d for p in config.get("alignment", {}).get("pairs", [])
-                                             for d in (p["rationales"], p["trained_on"])})
-
-
-wildcard_constraints:
-    dataset="|".join(DATASETS),
-    rationales="|".join(DATASETS),
-    model="[A-Za-z0-9_]+",
-    method="[A-Za-z0-9_]+",
-    seed=r"\d+",
-
-
 def combos(dataset):
     """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
@@ -47,10 +34,26 @@ def runs(pattern, datasets=None, **extra):
             for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)]
 
 
+def alignment_pairs():
+    """The pairs whose models this configuration trains (`trained_on` among `datasets`)."""
+    return [p for p in config.get("alignment", {}).get("pairs", []) if p["trained_on"] in config["datasets"]]
+
+
 def alignment_runs(pattern):
     """`pattern` for every rationale dataset and every run of the dataset its models come from."""
-    return [f for pair in config.get("alignment", {}).get("pairs", [])
-            for f in runs(pattern, [pair["trained_on"]], rationales=pair["rationales"])]
+    return [f for pair in alignment_pairs() for f in runs(pattern, [pair["trained_on"]], rationales=pair["rationales"])]
+
+
+# datasets that are trained on, or only scored (rationale datasets)
+DATASETS = sorted(set(config["datasets"]) | {p["rationales"] for p in alignment_pairs()})
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    rationales="|".join(DATASETS),
+    model="[A-Za-z0-9_]+",
+    method="[A-Za-z0-9_]+",
+    seed=r"\d+",
 
 
 def as_json(obj):

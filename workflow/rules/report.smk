@@ -37,7 +37,7 @@ rule deletion_curves:
         png=OUT + "/deletion_curves.png",
     params:
         parameters=lambda wc, input, output: as_json(
-            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png}),
+            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png, **BOOT}),
     log:
         OUT + "/logs/report/deletion_curves.log",
     conda:

@@ -69,7 +69,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
         p = torch.softmax(predict(model, tokenizer, edited, batch_size, device)[0], -1).numpy()
         return float((p.argmax(-1) == labels).mean()), p[np.arange(len(edited)), pred]
 
-    per_level, p_del, p_rand = [], [], []
+    per_level, p_del, p_rand, p_kept = [], [], [], []
     for level in levels:
         ks = [level_size(level, len(m)) for m in maskable]
         acc_top, p_top = accuracy_and_p([remove(x, r[:k], mode, mask_id) for x, r, k in zip(ids, ranked, ks)])
@@ -80,6 +80,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
         p_r = np.mean([p for _, p in draws], axis=0)
         p_del.append(p_top)
         p_rand.append(p_r)
+        p_kept.append(p_only)
         per_level.append({"level": level, "mean_k": float(np.mean(ks)),
                           "accuracy_attention": acc_top, "accuracy_random": acc_rand,
                           "drop_attention": acc_full - acc_top, "drop_random": acc_full - acc_rand,
@@ -89,7 +90,10 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
     return {"accuracy_full": acc_full, "n": len(ids), "levels": per_level,
             "aopc_comprehensiveness": aopc(p_full, np.stack(p_del, 1)),
             "aopc_comprehensiveness_random": aopc(p_full, np.stack(p_rand, 1)),
-            "aopc_sufficiency": float(np.mean([lv["sufficiency"] for lv in per_level]))}
+            "aopc_sufficiency": float(np.mean([lv["sufficiency"] for lv in per_level])),
+            # per example, for paired tests over examples: AOPC = mean over levels
+            "per_example": {"comprehensiveness": (p_full[:, None] - np.stack(p_del, 1)).mean(1).round(6).tolist(),
+                            "sufficiency": (p_full[:, None] - np.stack(p_kept, 1)).mean(1).round(6).tolist()}}
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
@@ -103,6 +107,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     result = token_deletion(model, tokenizer, ids, np.array([r["label"] for r in rows]), s["levels"],
                             s["random_draws"], s["mode"], s["seed"], device=device)
     result = {**(meta or {}), **result, "settings": s}
+    result["per_example"]["id"] = [r["id"] for r in rows]
     with atomic_path(out_csv) as tmp:
         keys = list(result["levels"][0])
         lines = [",".join(keys)] + [",".join(str(lv[k]) for k in keys) for lv in result["levels"]]
