@@ -131,7 +131,7 @@ def test_sample_dag_runs_through_slurm(cluster, tmp_path):
     assert len(allocated) >= 7, (allocated, log[-2000:])
     assert submitted and submitted <= allocated
     # the training jobs asked the scheduler for the declared GPU, and got it
-    train_jobs = re.findall(r"SLURM jobid (\d+) \(log: [^)]*rule_train", log)
+    train_jobs = re.findall(r"SLURM jobid (\d+) \(log: [^)]*rule_train/", log)
     assert len(train_jobs) == 2
     for job in train_jobs:
         shown = subprocess.run(["scontrol", "show", "job", job], env=env, capture_output=True, text=True).stdout
