@@ -53,7 +53,7 @@ from textattack.shared.validators import transformation_consists_of_word_swaps
 from textattack.transformations import WordSwapEmbedding
 
 from afa import models
-from afa.evaluation.robustness import RECIPES, TEXTFOOLER_DEFAULTS
+from afa.evaluation.attack_settings import RECIPES, TEXTFOOLER_DEFAULTS
 from afa.inference import predict
 
 # TextAttack's logger reports downloads (we make none) and warns, once per attack, that it has never
