@@ -105,7 +105,7 @@ def run_attacks(wrapper, examples: list[dict], settings: dict, device: str = "cp
         attack = build_attack(recipe, wrapper, s["textfooler"], s["query_budget"], s["model_batch_size"], device)
         recs = attack_examples(attack, recipe, examples, s["seed"])
         summaries[recipe] = {**summarise(recs), "wall_s": round(time.perf_counter() - t0, 2)}
-        log.info("%s: %s", recipe, {k: v for k, v in summaries[recipe].items()})
+        log.info("%s: %s", recipe, summaries[recipe])
         records += recs
     return summaries, records
 
@@ -132,7 +132,6 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     from afa import models
     from afa.evaluation.attacks import AFAModelWrapper
     from afa.inference import pick_device
-
 
     device = pick_device(device)
     tokenizer, model, spec = models.load(run_dir, device)
