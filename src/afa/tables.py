@@ -18,8 +18,9 @@ def seed_table(runs: pd.DataFrame, keys: list[str], metrics: list[str], scale: f
     for key, g in runs.groupby(keys):
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         for m in metrics:
-            s = stats.summary(g[m])
-            row[m], row[m + "_mean"] = stats.fmt(s, scale, digits), s["mean"]
+            values = g[m].dropna()  # e.g. words perturbed when no attack succeeded
+            s = stats.summary(values) if len(values) else None
+            row[m], row[m + "_mean"] = (stats.fmt(s, scale, digits), s["mean"]) if s else ("n/a", float("nan"))
         rows.append({**row, "seeds": len(g)})
     return pd.DataFrame(rows)
 

@@ -101,3 +101,21 @@ rule training_dynamics:
         "../../env/report.yml"
     shell:
         RENDER
+
+
+rule robustness_table:
+    input:
+        notebook="notebooks/robustness_table.py",
+        results=robustness_runs(OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}.json"),
+    output:
+        ipynb=OUT + "/robustness_table.ipynb",
+        html=OUT + "/robustness_table.html",
+        csv=OUT + "/robustness_table.csv",
+    params:
+        parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
+    log:
+        OUT + "/logs/report/robustness_table.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER

