@@ -28,17 +28,11 @@ bootstrap_resamples = 10000
 bootstrap_seed = 0
 
 # %%
-import json
-
 import pandas as pd
 
-from afa.tables import seed_table, versus_baseline
+from afa.tables import load_runs, seed_table, versus_baseline
 
-rows = [{**json.load(open(f)), "file": f} for f in metric_files]
-if not rows:
-    raise ValueError("no metric files were given to this notebook (parameter metric_files)")
-runs = pd.DataFrame(rows)
-runs["seed"] = runs["seed"].astype(int)
+runs = load_runs(metric_files)
 runs.sort_values(["dataset", "model", "method", "seed"])[["dataset", "model", "method", "seed", "accuracy", "macro_f1", "n"]]
 
 # %%

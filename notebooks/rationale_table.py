@@ -37,13 +37,9 @@ import json
 
 import pandas as pd
 
-from afa.tables import seed_table, versus_baseline
+from afa.tables import load_runs, seed_table, versus_baseline
 
-rows = [{**json.load(open(f)), "file": f} for f in result_files]
-if not rows:
-    raise ValueError("no result files were given to this notebook (parameter result_files)")
-runs = pd.DataFrame(rows)
-runs["seed"] = runs["seed"].astype(int)
+runs = load_runs(result_files)
 KEYS = ["rationales", "dataset", "model", "method"]
 METRICS = ["auprc", "token_f1", "iou_f1"]
 runs.sort_values(KEYS + ["seed"])[KEYS + ["seed"] + METRICS + ["random_auprc", "n", "skipped", "rationale_coverage"]]

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from afa.tables import seed_table, versus_baseline
+from afa.tables import load_runs, seed_table, versus_baseline
 
 PER_EXAMPLE = {  # file -> per-example values (ids a..d)
     "b1": [1, 0, 0, 1], "b2": [1, 0, 1, 0], "a1": [1, 1, 0, 1], "a2": [1, 1, 1, 1],
@@ -39,3 +39,12 @@ def test_versus_baseline_pairs_by_seed_and_bootstraps_examples(runs):
     assert row.acc_t_p == "0.205"  # differences 25 and 50 points: t = 3, 1 df
     # per example, means over seeds: afa (1, 1, .5, 1), baseline (1, 0, .5, .5): mean difference 0.375
     assert row.correct_boot.startswith("+37.5 [")
+
+
+def test_load_runs(tmp_path):
+    f = tmp_path / "r.json"
+    f.write_text('{"method": "afa", "seed": "2", "acc": 0.5}')
+    runs = load_runs([str(f)])
+    assert runs.seed.tolist() == [2] and runs.file.tolist() == [str(f)]
+    with pytest.raises(ValueError, match="no result files"):
+        load_runs([])

@@ -12,7 +12,6 @@ test (test = the paper's report split) that training and evaluation read.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import random
 import re
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from afa.io import write_jsonl_gz
+from afa.io import sha256, write_jsonl_gz
 
 SPLITS = ("train", "validation", "test")
 
@@ -73,14 +72,6 @@ def sample_root() -> Path:
 
 
 # ----------------------------------------------------------------------------- reading
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def verify_checksum(root: Path, path: Path) -> None:
     """Check `path` against ``root/SHA256SUMS`` when that file exists and lists it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import tempfile
@@ -45,3 +46,12 @@ def write_jsonl_gz(path, records) -> int:
                 gz.write((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
                 n += 1
     return n
+
+
+def sha256(path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

