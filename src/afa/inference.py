@@ -42,9 +42,14 @@ def pick_device(setting: str = "auto") -> str:
     return setting
 
 
-def load_run(run_dir, data_dir, split: str = "test", device: str = "auto"):
-    """A trained run and a prepared split, encoded: (tokenizer, model, rows, token ids, device)."""
+def open_run(run_dir, data_dir, split: str = "test", device: str = "auto"):
+    """A trained run on its device and a prepared split: (tokenizer, model, spec, rows, device)."""
     device = pick_device(device)
     tokenizer, model, spec = models.load(run_dir, device)
-    rows = read_prepared(data_dir, split)
+    return tokenizer, model, spec, read_prepared(data_dir, split), device
+
+
+def load_run(run_dir, data_dir, split: str = "test", device: str = "auto"):
+    """As `open_run`, with the split encoded: (tokenizer, model, rows, token ids, device)."""
+    tokenizer, model, spec, rows, device = open_run(run_dir, data_dir, split, device)
     return tokenizer, model, rows, models.encode(tokenizer, [r["text"] for r in rows], spec["max_length"]), device

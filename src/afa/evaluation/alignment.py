@@ -27,11 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from afa.data import read_prepared
 from afa.evaluation.metrics import auprc, iou_f1, spans_from_mask, topk_token_f1
-from afa.inference import pick_device, predict
+from afa.inference import open_run, predict
 from afa.io import write_json, write_jsonl_gz
-from afa.models import load
 
 DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64}
 RULES = ("mirror", "polarity", "strong")
@@ -101,9 +99,7 @@ def alignment(model, tokenizer, records: list[dict], max_length: int, sst_rule: 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
     s = {**DEFAULTS, **(settings or {})}
-    device = pick_device(device)
-    tokenizer, model, spec = load(run_dir, device)
-    records = read_prepared(data_dir, "test")
+    tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:
         raise ValueError(f"{data_dir}/test.jsonl.gz has no 'tokens'/'rationale_mask': not a rationale dataset")
     summary, per_example = alignment(model, tokenizer, records, spec["max_length"], s["sst_rule"], s["truncated"],

@@ -167,10 +167,8 @@ def wordnet_antonyms(word: str) -> set[str]:
     """The antonyms WordNet lists for `word` or one of its base forms (morphy), in any sense, lower case."""
     from nltk.corpus import wordnet as wn
 
-    word = word.lower()
-    bases = {word} | {b for pos in (wn.NOUN, wn.VERB, wn.ADJ, wn.ADV) if (b := wn.morphy(word, pos))}
     return {a.name().lower().replace("_", " ")
-            for b in bases for s in wn.synsets(b) for lemma in s.lemmas() if lemma.name().lower() == b
+            for b in base_forms(word) for s in wn.synsets(b) for lemma in s.lemmas() if lemma.name().lower() == b
             for a in lemma.antonyms()}
 
 

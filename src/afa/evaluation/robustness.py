@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from afa.data import read_prepared
 from afa.evaluation.attack_settings import RECIPES, check_settings  # noqa: F401  (RECIPES: the public list)
 from afa.io import atomic_path, write_json
 
@@ -129,13 +128,11 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
         from afa.evaluation.attack_resources import use_resources
 
         use_resources(resources)
-    from afa import models
     from afa.evaluation.attacks import AFAModelWrapper
-    from afa.inference import pick_device
+    from afa.inference import open_run
 
-    device = pick_device(device)
-    tokenizer, model, spec = models.load(run_dir, device)
-    examples = pick_examples(read_prepared(data_dir, "test"), s["n"], s["sample"], s["seed"])
+    tokenizer, model, spec, rows, device = open_run(run_dir, data_dir, "test", device)
+    examples = pick_examples(rows, s["n"], s["sample"], s["seed"])
     wrapper = AFAModelWrapper(model, tokenizer, spec["max_length"], batch_size=s["model_batch_size"], device=device)
     summaries, records = run_attacks(wrapper, examples, s, device)
     result = {**(meta or {}), "n": len(examples), "recipes": summaries,
