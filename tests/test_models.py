@@ -111,3 +111,26 @@ def test_glove_vocabulary_keeps_test_words_unseen_in_train():
     assert tok.convert_ids_to_tokens(models.encode(tok, ["superb music"], 8)[0]) == ["[CLS]", "superb", "music"]
     assert not model.encoder.tok.weight.requires_grad
     assert len(tok) == spec["vocab_size"] > 5000
+
+
+def test_hf_policy_row_is_read_before_attention_dropout():
+    """In train mode the row sums to 1 over real tokens and equals the eval-mode row when every
+    other dropout is off (one layer: no earlier attention dropout): the policy reads the
+    pre-dropout probabilities."""
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=64,
+                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.5, attn_implementation="eager")
+    model = models.HFClassifier(BertModel(cfg), num_labels=2, dropout=0.0)
+    ids = torch.randint(5, 50, (3, 9))
+    att = torch.ones_like(ids)
+    att[1, 6:] = 0
+    model.train()
+    row_train = model(ids, att).attention
+    raw = model.encoder(input_ids=ids, attention_mask=att, output_attentions=True).attentions[-1][:, :, 0].mean(1)
+    assert not torch.allclose((raw * att).sum(-1), torch.ones(3), atol=1e-3)  # what eager attention returns
+    model.eval()
+    row_eval = model(ids, att).attention
+    assert torch.allclose(row_train.sum(-1), torch.ones(3), atol=1e-5)
+    assert torch.allclose(row_train, row_eval, atol=1e-6)

@@ -10,7 +10,8 @@ from scipy.stats import chisquare
 
 from afa import models
 from afa import objective as obj
-from afa.train import AFA, AFA_DEFAULTS, train_step
+from afa.method import AFA, AFAConfig
+from afa.train import build_afa, train_step
 
 
 def test_plackett_luce_log_prob_equals_brute_force():
@@ -102,17 +103,147 @@ def test_apply_masks_replace_and_delete():
         obj.apply_masks(ids, att, idx, valid, 4, 0, mode="blur")
 
 
-def test_reward_readings():
+def test_reward_readings_from_the_logit():
     D = torch.tensor([0.1, 0.5, 0.9])
-    assert torch.allclose(obj.reward(D, "detect"), -torch.log(1 - D))
-    assert torch.allclose(obj.reward(D, "deceive"), -torch.log(D))
+    z = torch.log(D / (1 - D))
+    assert torch.allclose(obj.reward_from_logit(z, "detect"), -torch.log(1 - D))
+    assert torch.allclose(obj.reward_from_logit(z, "deceive"), -torch.log(D))
     with pytest.raises(ValueError, match="unknown reward reading 'fool'"):
-        obj.reward(D, "fool")
+        obj.reward_from_logit(z, "fool")
+
+
+# -log(1 - sigmoid z) = log(1 + e^z) and -log sigmoid z = log(1 + e^-z), exact in float64
+@pytest.mark.parametrize("reading,exact", [("detect", lambda z: torch.logaddexp(torch.zeros_like(z), z)),
+                                           ("deceive", lambda z: torch.logaddexp(torch.zeros_like(z), -z))])
+def test_reward_is_exact_for_large_logits_also_under_bf16_autocast(reading, exact):
+    """sigmoid in bf16 rounds to 1 past a logit of about 6, and the old clamp made detect 13.8."""
+    z = torch.linspace(-30, 30, 241)
+    want = exact(z.double())
+    assert torch.allclose(obj.reward_from_logit(z, reading).double(), want, rtol=1e-5, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z_bf16 = torch.nn.Linear(1, 1).requires_grad_(False)(z[:, None]).squeeze(-1)  # a bf16 logit, as D's head gives
+        assert z_bf16.dtype == torch.bfloat16
+        got = obj.reward_from_logit(z_bf16, reading)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got.double(), exact(z_bf16.double()), rtol=1e-5, atol=1e-6)
+
+
+def test_mixture_log_prob_is_the_sampling_law_by_enumeration():
+    """log q = log[(1-eps) PL(pi) + eps PL(uniform)] sums to 1 over all ordered masks and is the
+    frequency with which sample_masks draws them; attention-only scoring is not."""
+    eps, K = 0.4, 2
+    A = torch.tensor([[0.0, 0.7, 0.2, 0.06, 0.04]])
+    maskable = torch.tensor([[False, True, True, True, True]])
+    log_pi = obj.policy_log_probs(A, maskable)
+    orders = list(itertools.permutations([1, 2, 3, 4], K))
+    idx = torch.tensor(orders)[None]
+    valid = torch.ones_like(idx, dtype=torch.bool)
+    explored = torch.zeros(1, len(orders), dtype=torch.bool)
+    log_q, weight = obj.mask_log_prob(log_pi, maskable, idx, valid, explored, eps, "mixture")
+    p = A[0] / A[0].sum()
+    for m, (a, b) in enumerate(orders):
+        by_hand = (1 - eps) * p[a] * p[b] / (1 - p[a]) + eps / (4 * 3)
+        assert log_q[0, m].exp().item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert log_q.exp().sum().item() == pytest.approx(1.0, abs=1e-5) and (weight == 1).all()
+
+    n = 20000
+    draws, _, _ = obj.sample_masks(log_pi, maskable, K, n, eps, generator=torch.Generator().manual_seed(0))
+    code = {o: i for i, o in enumerate(orders)}
+    counts = torch.bincount(torch.tensor([code[tuple(d)] for d in draws[0].tolist()]), minlength=len(orders))
+
+    def expected(lp):
+        q = lp[0].double().exp()
+        return (q / q.sum() * n).numpy()
+
+    assert chisquare(counts.numpy(), expected(log_q)).pvalue > 0.01
+    attention_only, _ = obj.mask_log_prob(log_pi, maskable, idx, valid, explored, eps, "attention")
+    assert chisquare(counts.numpy(), expected(attention_only)).pvalue < 1e-6
+
+
+def test_exclude_scoring_leaves_explored_masks_out_of_the_policy_term():
+    log_prob = torch.zeros(2, 3, requires_grad=True)
+    explored = torch.tensor([[True, False, False], [False, False, True]])
+    _, weight = obj.mask_log_prob(torch.zeros(2, 4), torch.ones(2, 4, dtype=torch.bool),
+                                  torch.zeros(2, 3, 1, dtype=torch.long), torch.ones(2, 3, 1, dtype=torch.bool),
+                                  explored, 0.1, "exclude")
+    L, _, _ = obj.loss_adv(torch.tensor([[1.0, 0.0, 2.0], [3.0, 1.0, 2.0]]), log_prob, weight)
+    L.backward()
+    assert (log_prob.grad[explored] == 0).all() and (log_prob.grad[~explored] != 0).all()
+    with pytest.raises(ValueError, match="unknown explore_scoring 'both'"):
+        obj.mask_log_prob(torch.zeros(1, 2), torch.ones(1, 2, dtype=torch.bool), torch.zeros(1, 1, 1, dtype=torch.long),
+                          torch.ones(1, 1, 1, dtype=torch.bool), torch.zeros(1, 1, dtype=torch.bool), 0.1, "both")
+
+
+def test_unigram_masking_draws_from_the_unigram_and_never_the_original():
+    ids = torch.tensor([[2, 10, 11, 12, 10, 0]])
+    att = torch.tensor([[1, 1, 1, 1, 1, 0]])
+    unigram = torch.zeros(14)
+    unigram[10:14] = torch.tensor([0.7, 0.1, 0.1, 0.1])
+    M = 4000
+    idx = torch.tensor([1, 3])[None, None].expand(1, M, 2)
+    X, X_att = obj.apply_masks(ids, att, idx, torch.ones(1, M, 2, dtype=torch.bool), 4, 0, "unigram", unigram,
+                               torch.Generator().manual_seed(0))
+    assert torch.equal(X_att, att.expand(M, -1)) and (X[:, [0, 2, 4, 5]] == ids[0, [0, 2, 4, 5]]).all()
+    at1, at3 = X[:, 1], X[:, 3]
+    assert (at1 != 10).all() and (at3 != 12).all() and ((at1 >= 10) & (at1 < 14)).all()
+    # position 1 held 10: the others have 0.1 each, so 1/3 each after conditioning
+    assert chisquare(torch.bincount(at1, minlength=14)[11:14].numpy()).pvalue > 0.01
+    freq3 = torch.bincount(at3, minlength=14)[[10, 11, 13]].float() / M  # 0.7/0.9, 0.1/0.9, 0.1/0.9
+    assert torch.allclose(freq3, torch.tensor([7 / 9, 1 / 9, 1 / 9]), atol=0.03)
+
+
+def test_confidence_drop_is_the_fall_in_the_predicted_class_probability():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    masked = torch.tensor([[[0.0, 0.0], [2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]]])
+    r = obj.confidence_drop(logits, masked)
+    p = logits.softmax(-1)
+    assert torch.allclose(r, torch.tensor([[p[0, 0] - 0.5, 0.0], [p[1, 1] - masked[1, 0].softmax(-1)[1],
+                                                                  p[1, 1] - masked[1, 1].softmax(-1)[1]]]))
+
+
+def test_K_fraction_masks_a_share_of_each_example_capped_at_K():
+    maskable = torch.tensor([[True] * 2 + [False] * 18, [True] * 10 + [False] * 10, [True] * 20])
+    assert obj.mask_sizes(maskable, K=5, K_fraction=0.2).tolist() == [1, 2, 4]
+    assert obj.mask_sizes(maskable, K=3, K_fraction=0.2).tolist() == [1, 2, 3]
+    assert obj.mask_sizes(maskable, K=3).tolist() == [2, 3, 3]
+    log_pi = obj.policy_log_probs(maskable.float(), maskable)
+    _, valid, _ = obj.sample_masks(log_pi, maskable, 5, 2, 0.0, k=obj.mask_sizes(maskable, 5, 0.2))
+    assert valid.sum(-1)[:, 0].tolist() == [1, 2, 4]
+
+
+def test_entropy_bonus_raises_attention_entropy():
+    A = torch.tensor([[0.0, 0.9, 0.05, 0.05]], requires_grad=True)
+    maskable = torch.tensor([[False, True, True, True]])
+    H = obj.attention_entropy(obj.policy_log_probs(A, maskable))
+    (-H.mean()).backward()  # the bonus term -beta H
+    with torch.no_grad():
+        A2 = (A - 0.01 * A.grad).clamp_min(1e-6)
+    assert obj.attention_entropy(obj.policy_log_probs(A2, maskable)).item() > H.item()
+
+
+def test_advantage_normalisation_divides_by_the_batch_sd():
+    r = torch.tensor([[1.0, 3.0], [0.0, 4.0]])
+    _, b, adv = obj.loss_adv(r, torch.zeros(2, 2), normalize=True)
+    raw = r - r.mean(1, keepdim=True)
+    assert torch.allclose(adv, raw / raw.std())
+
+
+def test_afa_config_names_the_bad_field():
+    with pytest.raises(ValueError, match="AFAConfig.eps must be in"):
+        AFAConfig(eps=1.5)
+    with pytest.raises(ValueError, match="AFAConfig.masking must be one of replace, delete, unigram"):
+        AFAConfig(masking="blur")
+    with pytest.raises(ValueError, match="AFAConfig.disc.d_model .* divisible"):
+        AFAConfig.from_dict({"disc": {"d_model": 30, "heads": 4}})
+    with pytest.raises(ValueError, match="AFAConfig: unknown setting 'lamda'"):
+        AFAConfig.from_dict({"objective": "afa", "lamda": 0.5})
+    assert AFAConfig.from_dict({"lambda": 0.2}).lambda_ == 0.2
+    assert AFAConfig.from_dict(AFAConfig(K=5).to_dict()) == AFAConfig(K=5)
 
 
 def test_equal_rewards_give_no_policy_gradient():
     log_prob = torch.randn(4, 3, requires_grad=True)
-    L_adv, b = obj.loss_adv(torch.full((4, 3), 2.0), log_prob)
+    L_adv, b, _ = obj.loss_adv(torch.full((4, 3), 2.0), log_prob)
     L_adv.backward()
     assert L_adv.item() == 0 and (log_prob.grad == 0).all() and (b == 2).all()
 
@@ -146,7 +277,7 @@ def test_policy_gradient_finds_the_needle():
         log_pi = obj.policy_log_probs(model(ids, att).attention, maskable)
         idx, valid, _ = obj.sample_masks(log_pi, maskable, K=2, M=4, eps=0.0, generator=g)
         r = (ids.gather(1, idx.flatten(1)).view_as(idx) == NEEDLE).any(-1).float()
-        L_adv, _ = obj.loss_adv(r, obj.plackett_luce_log_prob(log_pi, idx, valid))
+        L_adv, _, _ = obj.loss_adv(r, obj.plackett_luce_log_prob(log_pi, idx, valid))
         opt.zero_grad()
         L_adv.backward()
         opt.step()
@@ -160,33 +291,38 @@ def tiny_afa(seed=0, **over):
     texts = ["a fine and moving film", "a dull , thin plot", "rare acting", "bad"]
     tok, model, _ = models.build({"kind": "scratch", "d_model": 32, "layers": 1, "heads": 2, "d_ff": 64},
                                  2, 16, texts)
-    cfg = {**AFA_DEFAULTS, **over, "disc": {**AFA_DEFAULTS["disc"], "d_model": 32, "d_ff": 64}}
-    afa = AFA(cfg, tok, 16, "cpu", seed)
-    batch = models.collate(tok, models.encode(tok, texts, 16), "cpu")
-    return model, afa, batch
+    ids = models.encode(tok, texts, 16)
+    method = {"objective": "afa", **over, "disc": {"d_model": 32, "d_ff": 64, **over.get("disc", {})}}
+    afa = build_afa(method, tok, ids, 16, "cpu", seed)
+    return model, afa, models.collate(tok, ids, "cpu")
 
 
 def test_gradients_reach_only_their_own_player():
     model, afa, batch = tiny_afa()
     out = model(batch["input_ids"], batch["attention_mask"])
     L_cls = obj.loss_cls(out.logits, torch.tensor([1, 0, 1, 0]))
-    L, L_D, stats = afa.loss(out, batch, L_cls * 0, step=0)  # L is lambda * L_adv alone
+    L, stats = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"])
     target = [p for p in model.parameters() if p.requires_grad]
     disc = [p for p in afa.D.parameters() if p.requires_grad]
     g_target = torch.autograd.grad(L, target + disc, retain_graph=True, allow_unused=True)
     assert any(g is not None and g.abs().sum() > 0 for g in g_target[:len(target)])
     assert all(g is None or g.abs().sum() == 0 for g in g_target[len(target):])
+    ids, att, X, att_X = afa._for_D
+    from afa.discriminator import loss_disc
+    L_D = loss_disc(afa.D(ids, att), afa.D(X, att_X))
     g_disc = torch.autograd.grad(L_D, target + disc, allow_unused=True)
     assert all(g is None for g in g_disc[:len(target)])
     assert any(g is not None and g.abs().sum() > 0 for g in g_disc[len(target):])
 
 
-def test_one_afa_step_is_deterministic_under_a_seed():
+@pytest.mark.parametrize("masking,reward", [("replace", "detect"), ("delete", "deceive"), ("unigram", "detect"),
+                                            ("delete", "confidence_drop")])
+def test_one_afa_step_is_deterministic_under_a_seed(masking, reward):
     def step():
-        model, afa, batch = tiny_afa(seed=3)
+        model, afa, batch = tiny_afa(seed=3, masking=masking, reward=reward)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         stats = train_step(model, opt, None, afa, batch, torch.tensor([1, 0, 1, 0]), "cpu", 1.0, 0)
-        return [p.detach().clone() for p in list(model.parameters()) + list(afa.D.parameters())], stats
+        return [p.detach().clone() for p in list(model.parameters()) + list(afa.parameters())], stats
 
     (p1, s1), (p2, s2) = step(), step()
     assert s1 == s2
@@ -206,17 +342,39 @@ def test_a_nan_loss_term_stops_training_naming_step_and_term():
 
 def test_discriminator_collapse_is_warned(caplog):
     _, afa, _ = tiny_afa(collapse_window=10)
-    for step in range(10):
-        afa.D_acc.append(1.0)
-    with caplog.at_level("WARNING", logger="afa.train"):
-        afa.check_collapse(step=10)
-    assert "near 100 %: the reward saturates" in caplog.text
-    caplog.clear()
-    afa.D_acc.extend([0.5] * 10)
-    with caplog.at_level("WARNING", logger="afa.train"):
-        afa.check_collapse(step=20)
-    assert "near chance: the reward carries no signal" in caplog.text
-    caplog.clear()
-    afa.D_acc.extend([0.8] * 10)
-    afa.check_collapse(step=30)
-    assert caplog.text == ""
+    for acc, step in ((1.0, 10), (0.5, 20), (0.8, 30)):
+        afa.D_acc.extend([acc] * 10)
+        afa.step = step
+        with caplog.at_level("WARNING", logger="afa.method"):
+            afa._check_collapse()
+        expected = {1.0: "near 100 %: the reward saturates", 0.5: "near chance: the reward carries no signal"}.get(acc)
+        assert (expected in caplog.text) if expected else caplog.text == ""
+        caplog.clear()
+
+
+def test_afa_state_dict_round_trip_resumes_the_same_draws():
+    model, afa, batch = tiny_afa(seed=5, masking="unigram")
+    args = (batch["input_ids"], batch["attention_mask"], batch["maskable"])
+    out = model(*args[:2])
+    afa(out.attention, *args)
+    afa.discriminator_step()
+    state = afa.state_dict()
+    _, afa2, _ = tiny_afa(seed=99, masking="unigram")
+    afa2.load_state_dict(state)
+    torch.manual_seed(0)
+    L1, s1 = afa(out.attention, *args)
+    torch.manual_seed(0)
+    L2, s2 = afa2(out.attention, *args)
+    assert torch.equal(L1, L2) and s1 == s2 and list(afa.D_acc) == list(afa2.D_acc)
+    assert all(torch.equal(a, b) for a, b in zip(afa.parameters(), afa2.parameters()))
+
+
+def test_signal_health_counts_identical_mask_sets():
+    """K >= the maskable count: every mask takes all tokens, so the M masks are one set."""
+    model, afa, batch = tiny_afa(K=7)
+    out = model(batch["input_ids"], batch["attention_mask"])
+    _, stats = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"])
+    assert stats["identical_masks"].item() == 1.0 and stats["adv_sd"].item() == pytest.approx(0, abs=1e-6)
+    _, afa, _ = tiny_afa(K=1, M=8, eps=0.0)
+    _, stats = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"])
+    assert stats["identical_masks"].item() < 1.0

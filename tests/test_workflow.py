@@ -36,7 +36,7 @@ def with_afa(**over):
     (with_afa(K=0), "0 is less than the minimum of 1"),
     (with_afa(eps=1.5), "1.5 is greater than the maximum of 1"),
     (with_afa(**{"lambda": -0.1}), "-0.1 is less than the minimum of 0"),
-    (with_afa(reward="fool"), "'fool' is not one of ['detect', 'deceive']"),
+    (with_afa(reward="fool"), "'fool' is not one of ['detect', 'deceive', 'confidence_drop']"),
     ({"datasets": ["sst3"]}, "'sst3' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"models": ["bert"]}, "models lists 'bert', which model_settings does not define"),
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
@@ -87,7 +87,7 @@ def test_sample_dag_end_to_end(workdir):
             assert m["n"] == 100 and 0 <= m["accuracy"] <= 1
             run = out / f"models/sst2/scratch/{method}/seed{seed}"
             assert (run / "model.safetensors").exists() and (run / "dynamics.jsonl").exists()
-    assert (out / "models/sst2/scratch/afa/seed1/discriminator.safetensors").exists()
+    assert (out / "models/sst2/scratch/afa/seed1/afa.safetensors").exists()
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
     assert len(deletion["levels"]) == 10 and deletion["n"] == 60  # the seeded subset
     # robustness: the NLTK data rule ran, every run was attacked by every recipe, the table has every cell

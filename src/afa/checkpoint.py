@@ -49,10 +49,10 @@ class Checkpointer:
         states = {"opt": opt.state_dict(), "sched": sched.state_dict(), "rng": torch.get_rng_state()}
         if torch.cuda.is_available():
             states["cuda_rng"] = torch.cuda.get_rng_state_all()
-        if afa is not None:
-            save_file(tensors(afa.D.state_dict()), str(d / "discriminator.safetensors"))
-            states.update(opt_D=afa.opt_D.state_dict(), gen=afa.gen.get_state())
-            loop = {**loop, "D_acc": list(afa.D_acc), "warned_at": afa.warned_at}
+        if afa is not None:  # a module like the target: its tensors as safetensors, the rest beside
+            sd = afa.state_dict()
+            save_file(tensors({k: v for k, v in sd.items() if torch.is_tensor(v)}), str(d / "afa.safetensors"))
+            states["afa_extra"] = {k: v for k, v in sd.items() if not torch.is_tensor(v)}
         torch.save(states, d / "states.pt")
         write_json(d / "loop.json", {**loop, "fingerprint": self.fp})
         write_json(self.root / "latest.json", {"dir": d.name})  # the commit point
@@ -80,11 +80,7 @@ class Checkpointer:
         if "cuda_rng" in states:
             torch.cuda.set_rng_state_all([s.cpu() for s in states["cuda_rng"]])
         if afa is not None:
-            afa.D.load_state_dict(load_file(str(d / "discriminator.safetensors"), device=str(device)))
-            afa.opt_D.load_state_dict(states["opt_D"])
-            afa.gen.set_state(states["gen"].cpu())
-            afa.D_acc.extend(loop.pop("D_acc"))
-            afa.warned_at = loop.pop("warned_at")
+            afa.load_state_dict({**load_file(str(d / "afa.safetensors"), device=str(device)), **states["afa_extra"]})
         log.info("resuming from %s (step %d, epoch %d, batch %d)", d, loop["step"], loop["epoch"], loop["next_batch"])
         return loop, best
 

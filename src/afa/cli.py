@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", required=True, type=int)
     t.add_argument("--max-length", required=True, type=int)
     t.add_argument("--settings", required=True, help="JSON: {model: {...}, train: {...}, method: {...}}")
+    t.add_argument("--lexicon", type=Path, help="polar words (JSON, from `afa lexicon`): log the attention mass on them")
+
+    lx = sub.add_parser("lexicon", parents=[common], help="polar / neutral words from SST word labels (train trees)")
+    lx.add_argument("--data", required=True, type=Path, help="a prepared sst_phrases folder")
+    lx.add_argument("--out", required=True, type=Path)
 
     e = sub.add_parser("evaluate", parents=[common], help="accuracy and macro-F1 on the report split")
     e.add_argument("--run", required=True, type=Path)
@@ -132,7 +137,12 @@ def run(args) -> None:
         from afa.train import train
 
         s = parse_settings(args.settings)
-        train(args.data, args.out, args.dataset, s["model"], s.get("train", {}), s["method"], args.seed, args.max_length)
+        train(args.data, args.out, args.dataset, s["model"], s.get("train", {}), s["method"], args.seed, args.max_length,
+              args.lexicon)
+    elif args.step == "lexicon":
+        from afa.lexicon import make
+
+        logging.info("lexicon: %s", make(args.data, args.out))
     elif args.step == "evaluate":
         from afa.evaluation.accuracy import evaluate
 

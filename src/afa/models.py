@@ -173,18 +173,43 @@ class ScratchClassifier(nn.Module):
 # ----------------------------------------------------------------------------- Hugging Face
 
 class HFClassifier(nn.Module):
-    """A pretrained encoder with a linear head on the [CLS] state."""
+    """A pretrained encoder with a linear head on the [CLS] state.
+
+    Eager BERT-style attention returns its probabilities *after* attention dropout, so in training
+    the row would sum to about 0.9 and be noisy. A hook on the last layer's attention dropout
+    reads its input, the pre-dropout row, while the model still trains with the dropout.
+    """
 
     def __init__(self, encoder, num_labels: int, dropout: float = 0.1):
         super().__init__()
         self.encoder = encoder
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self._probs = None
+        last = last_attention_dropout(encoder)
+        if last is not None:
+            last.register_forward_pre_hook(self._keep_probs)
+
+    def _keep_probs(self, module, inputs):
+        self._probs = inputs[0]
 
     def forward(self, input_ids, attention_mask) -> ModelOutput:
+        self._probs = None
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
-        row = out.attentions[-1][:, :, 0, :].mean(1) * attention_mask
+        probs = self._probs if self._probs is not None else out.attentions[-1]
+        self._probs = None  # hold no graph between calls
+        row = probs[:, :, 0, :].mean(1) * attention_mask
         return ModelOutput(self.head(self.drop(out.last_hidden_state[:, 0])), row)
+
+
+def last_attention_dropout(encoder: nn.Module) -> nn.Dropout | None:
+    """The nn.Dropout an eager attention module applies to its probabilities, of the last layer
+    (modules register in layer order); None where attention dropout is functional (Llama: p = 0)."""
+    found = None
+    for module in encoder.modules():
+        if "attention" in type(module).__name__.lower() and isinstance(getattr(module, "dropout", None), nn.Dropout):
+            found = module.dropout
+    return found
 
 
 # ----------------------------------------------------------------------------- build / save / load

@@ -1,18 +1,23 @@
-"""The AFA objective (arXiv 2512.20661), in the paper's terms.
+"""The AFA objective (arXiv 2512.20661), in the paper's terms. Pure functions; the state (the
+discriminator, its optimizer, the sampler's generator) lives in `afa.method.AFA`.
 
 For each example X with attention row A (the target's pi over maskable tokens) draw M masks m of
 K tokens: with probability 1-eps by attention (Plackett-Luce sampling without replacement from
-pi, or the deterministic top-K), with probability eps K uniform tokens. The discriminator D sees
-the masked copy X~ and outputs D(X~) = P(masked). Reward:
-    detect  (the paper's formula): r(X~) = -log(1 - D(X~))   masking that D notices pays
-    deceive:                        r(X~) = -log D(X~)        masking that D misses pays
+pi, or the deterministic top-K), with probability eps K uniform tokens. The masked copy X~ has
+the chosen tokens replaced by [MASK], deleted, or replaced by a unigram draw. The discriminator
+D sees X~ and outputs the logit z of D(X~) = P(masked). Reward, from z in log space:
+    detect  (the paper's formula): r = -log(1 - D(X~)) = softplus(z)    masking that D notices pays
+    deceive:                        r = -log D(X~)     = softplus(-z)   masking that D misses pays
+    confidence_drop (not the paper's: no D): r = p(y^|X) - p(y^|X~) from the target itself
 Baseline b = mean of r over the M masks of the same example; advantage r - b, no gradient into D.
-    L_adv = -mean[(r - b) * log pi(m|X)]          L = L_cls + lambda * L_adv
-log pi(m|X) is the Plackett-Luce log-probability of the chosen tokens in their order under pi,
-whichever branch drew them (exploration masks are scored under the attention policy too).
+    L_adv = -mean[(r - b) * log q(m|X)] - beta * H(pi)        L = L_cls + lambda * L_adv
+q is the distribution the mask was drawn from: the eps-mixture (1-eps) PL(pi) + eps PL(uniform)
+by default (`explore_scoring: mixture`), so the gradient is unbiased.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -28,11 +33,19 @@ def policy_log_probs(A: torch.Tensor, maskable: torch.Tensor) -> torch.Tensor:
     return logits.log_softmax(-1)
 
 
+def mask_sizes(maskable: torch.Tensor, K: int, K_fraction: float | None = None) -> torch.Tensor:
+    """Tokens masked per example [B]: K, or round(K_fraction * n) capped at K (at least 1), never
+    more than the n maskable tokens."""
+    n = maskable.sum(-1)
+    k = torch.full_like(n, K) if K_fraction is None else (n.float() * K_fraction).round().long().clamp(1, K)
+    return torch.minimum(k, n)
+
+
 def sample_masks(log_pi, maskable, K: int, M: int, eps: float, deterministic: bool = False,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, k: torch.Tensor | None = None):
     """M masks per example as ordered token indices: (idx [B,M,K], valid [B,M,K], explored [B,M]).
 
-    An example with n < K maskable tokens gets n choices; `valid` marks the real ones.
+    Example b gets k[b] choices (default min(K, its maskable count)); `valid` marks the real ones.
     """
     B, T = log_pi.shape
     lp = log_pi.detach()[:, None, :].expand(B, M, T)
@@ -43,49 +56,91 @@ def sample_masks(log_pi, maskable, K: int, M: int, eps: float, deterministic: bo
     uniform = gumbel.masked_fill(~maskable[:, None, :], NEG)
     explore = torch.rand((B, M, 1), generator=generator, device=lp.device) < eps
     scores = torch.where(explore, uniform, by_attention)
-    k = min(K, T)
-    idx = scores.topk(k, dim=-1).indices
-    valid = torch.arange(k, device=lp.device) < maskable.sum(-1).clamp(max=k)[:, None, None]
-    return idx, valid.expand(B, M, k), explore.squeeze(-1)
+    width = min(K, T)
+    idx = scores.topk(width, dim=-1).indices
+    k = mask_sizes(maskable, width) if k is None else k.clamp(max=width)
+    valid = torch.arange(width, device=lp.device) < k[:, None, None]
+    return idx, valid.expand(B, M, width), explore.squeeze(-1)
 
 
 def plackett_luce_log_prob(log_pi, idx, valid):
     """log pi(m|X) = sum_j [log pi(s_j) - log(1 - sum_{l<j} pi(s_l))]. [B, M], differentiable."""
     B, M, k = idx.shape
-    lp = log_pi[:, None, :].expand(B, M, -1)
-    remaining = lp
-    total = torch.zeros(B, M, device=lp.device)
-    for j in range(k):
-        chosen = remaining.gather(-1, idx[..., j:j + 1]).squeeze(-1)
-        term = chosen - torch.logsumexp(remaining, dim=-1)
-        total = total + torch.where(valid[..., j], term, torch.zeros_like(term))
-        remaining = remaining.scatter(-1, idx[..., j:j + 1], NEG)  # chosen token leaves the pool
-    return total
+    T = log_pi.shape[-1]
+    lp = log_pi[:, None, :].expand(B, M, T)
+    chosen = lp.gather(-1, idx)                                                   # [B, M, k]
+    # gone[b,m,j,t]: token t was drawn before step j. The remaining mass is a logsumexp over the
+    # rest, not log(1 - drawn): exact when a collapsed pi has put nearly all its mass on s_1.
+    first_at = torch.full((B, M, T), k, device=idx.device).scatter(-1, idx, torch.arange(k, device=idx.device).expand(B, M, k))
+    gone = first_at[:, :, None, :] < torch.arange(k, device=idx.device)[:, None]  # [B, M, k, T]
+    remaining = torch.logsumexp(lp[:, :, None, :].masked_fill(gone, NEG), dim=-1)
+    term = chosen - remaining
+    return torch.where(valid, term, torch.zeros_like(term)).sum(-1)
 
 
-def reward(D_masked: torch.Tensor, reading: str) -> torch.Tensor:
-    """r(X~) from D(X~) = P(masked), clamped so log stays finite."""
-    p = D_masked.float().clamp(1e-6, 1 - 1e-6)
+def uniform_log_prob(maskable, valid):
+    """log of one ordered draw of k tokens without replacement, uniform over n: -sum log(n-j). [B, M]"""
+    n = maskable.sum(-1).float()[:, None, None]
+    j = torch.arange(valid.shape[-1], device=valid.device)
+    return -torch.where(valid, torch.log((n - j).clamp_min(1)), torch.zeros_like(n - j)).sum(-1)
+
+
+def mask_log_prob(log_pi, maskable, idx, valid, explored, eps: float, scoring: str = "mixture"):
+    """log q(m|X) for the policy term, and a weight per mask (0 where it is left out). [B, M] each.
+
+    mixture:   log[(1-eps) PL(m; pi) + eps PL(m; uniform)], the law the masks were drawn from;
+    attention: log PL(m; pi) for every mask (biased when eps > 0; the old behaviour);
+    exclude:   log PL(m; pi), explored masks out of the policy term (they still enter b).
+    """
+    lp = plackett_luce_log_prob(log_pi, idx, valid)
+    weight = torch.ones_like(lp)
+    if scoring == "mixture" and 0 < eps < 1:
+        lp = torch.logaddexp(math.log1p(-eps) + lp, math.log(eps) + uniform_log_prob(maskable, valid))
+    elif scoring == "exclude":
+        weight = (~explored).float()
+    elif scoring not in ("mixture", "attention"):
+        raise ValueError(f"unknown explore_scoring {scoring!r}; use mixture, attention or exclude")
+    return lp, weight
+
+
+def reward_from_logit(z: torch.Tensor, reading: str) -> torch.Tensor:
+    """r(X~) from D's logit z, in float32 log space: exact for any z, under autocast too."""
+    z = z.float()
     if reading == "detect":
-        return -torch.log1p(-p)
+        return F.softplus(z)    # -log(1 - sigmoid(z))
     if reading == "deceive":
-        return -torch.log(p)
-    raise ValueError(f"unknown reward reading {reading!r}; use 'detect' or 'deceive'")
+        return F.softplus(-z)   # -log sigmoid(z)
+    raise ValueError(f"unknown reward reading {reading!r}; use 'detect', 'deceive' or 'confidence_drop'")
 
 
-def loss_adv(r: torch.Tensor, log_prob: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """REINFORCE with the per-example mean-reward baseline over the M masks. r, log_prob: [B, M]."""
+def confidence_drop(logits_orig: torch.Tensor, logits_masked: torch.Tensor) -> torch.Tensor:
+    """r = p(y^|X) - p(y^|X~), y^ the target's prediction on X. logits_masked [B, M, C] -> [B, M]."""
+    p_orig, p_masked = logits_orig.float().softmax(-1), logits_masked.float().softmax(-1)
+    y_hat = p_orig.argmax(-1, keepdim=True)
+    return p_orig.gather(-1, y_hat) - p_masked.gather(-1, y_hat[:, None, :].expand(-1, p_masked.shape[1], 1)).squeeze(-1)
+
+
+def loss_adv(r, log_prob, weight=None, normalize: bool = False):
+    """REINFORCE with the per-example mean-reward baseline over the M masks: (L_adv, b, advantage).
+
+    r, log_prob, weight: [B, M]. `normalize` divides the advantage by its batch sd."""
     r = r.detach()
     b = r.mean(dim=1, keepdim=True)
-    return -((r - b) * log_prob).mean(), b
+    adv = r - b
+    if normalize:
+        adv = adv / adv.std().clamp_min(1e-6)
+    w = torch.ones_like(adv) if weight is None else weight
+    return -(w * adv * log_prob).sum() / w.numel(), b, adv
 
 
 def loss_cls(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels)
 
 
-def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int, mode: str = "replace"):
-    """The masked copies X~ [B*M, T]: chosen tokens replaced by `mask_id`, or deleted."""
+def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int, mode: str = "replace",
+                unigram: torch.Tensor | None = None, generator: torch.Generator | None = None):
+    """The masked copies X~ [B*M, T]: chosen tokens replaced by `mask_id`, deleted, or replaced by
+    a draw from the `unigram` distribution over the vocabulary that is never the original token."""
     B, M, _ = idx.shape
     ids = input_ids[:, None, :].expand(B, M, -1).clone()
     att = attention_mask[:, None, :].expand(B, M, -1).clone()
@@ -98,11 +153,28 @@ def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int
         order = (~keep).int().argsort(dim=-1, stable=True)
         ids = ids.gather(-1, order).masked_fill(~keep.gather(-1, order), pad_id)
         att = keep.gather(-1, order).long()
+    elif mode == "unigram":
+        if unigram is None:
+            raise ValueError("masking 'unigram' needs the train split's unigram distribution")
+        ids[hit] = unigram_draws(ids[hit], unigram, generator)
     else:
-        raise ValueError(f"unknown masking mode {mode!r}; use 'replace' or 'delete'")
+        raise ValueError(f"unknown masking mode {mode!r}; use 'replace', 'delete' or 'unigram'")
     return ids.view(B * M, -1), att.view(B * M, -1)
 
 
+def unigram_draws(original: torch.Tensor, unigram: torch.Tensor, generator=None) -> torch.Tensor:
+    """One draw per position from `unigram` conditioned on differing from `original` (rejection)."""
+    out = original.clone()
+    todo = torch.ones_like(original, dtype=torch.bool)
+    while todo.any():  # each pass keeps a draw with probability 1 - p(original): a few passes
+        draw = torch.multinomial(unigram, int(todo.sum()), replacement=True, generator=generator)
+        ok = draw != original[todo]
+        where = todo.nonzero().squeeze(-1)[ok]
+        out[where] = draw[ok]
+        todo[where] = False
+    return out
+
+
 def attention_entropy(log_pi: torch.Tensor) -> torch.Tensor:
-    p = log_pi.exp()
-    return -(p * log_pi).sum(-1).mean()
+    """H(pi) per example [B], in nats (maskable tokens only)."""
+    return -(log_pi.exp() * log_pi).sum(-1)

@@ -22,18 +22,15 @@ from tqdm import tqdm
 from afa import models, objective as obj
 from afa.checkpoint import Checkpointer, fingerprint
 from afa.data import get_spec, read_prepared
-from afa.discriminator import Discriminator, loss_disc
 from afa.inference import autocast, pick_device, predict
 from afa.io import sha256, write_json
+from afa.method import AFA, AFAConfig, unigram_distribution
 
 log = logging.getLogger("afa.train")
 
 TRAIN_DEFAULTS = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
                   "patience": 2, "grad_clip": 1.0, "log_every": 50, "device": "auto", "eval_batch_size": 128,
                   "checkpoint_every": 500}
-AFA_DEFAULTS = {"K": 3, "eps": 0.1, "lambda": 0.5, "M": 4, "reward": "detect", "selection": "sample",
-                "masking": "replace", "disc_steps": 1, "collapse_window": 200,
-                "disc": {"d_model": 128, "layers": 1, "heads": 4, "d_ff": 512, "dropout": 0.1, "lr": 1e-3}}
 
 
 def set_seed(seed: int) -> None:
@@ -42,84 +39,32 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class AFA:
-    """Holds the discriminator and its optimizer; `loss` computes L for one batch and trains D."""
-
-    def __init__(self, cfg: dict, tokenizer, max_length: int, device: str, seed: int):
-        self.cfg = cfg
-        d = cfg["disc"]
-        self.D = Discriminator(len(tokenizer), max_length, d["d_model"], d["layers"], d["heads"],
-                               d["d_ff"], d["dropout"]).to(device)
-        self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d["lr"])
-        self.mask_id, self.pad_id = models.mask_token_id(tokenizer), tokenizer.pad_token_id
-        self.gen = torch.Generator(device=device).manual_seed(seed)
-        self.D_acc = collections.deque(maxlen=cfg["collapse_window"])
-        self.warned_at = -cfg["collapse_window"]
-
-    def loss(self, out, batch, L_cls, step: int):
-        c = self.cfg
-        B = batch["input_ids"].shape[0]
-        log_pi = obj.policy_log_probs(out.attention, batch["maskable"])
-        idx, valid, explored = obj.sample_masks(log_pi, batch["maskable"], c["K"], c["M"], c["eps"],
-                                                c["selection"] == "topk", self.gen)
-        X_masked, att_masked = obj.apply_masks(batch["input_ids"], batch["attention_mask"], idx, valid,
-                                               self.mask_id, self.pad_id, c["masking"])
-        # Rewards for all M copies from one no-grad pass in eval mode (no dropout noise in r);
-        # D then trains on the originals and the first copy of each: a balanced 1:1 set.
-        self.D.eval()
-        with torch.no_grad():
-            r = obj.reward(torch.sigmoid(self.D(X_masked, att_masked)).view(B, c["M"]), c["reward"])
-        self.D.train()
-        first = torch.arange(B, device=X_masked.device) * c["M"]
-        X_first, att_first = X_masked[first], att_masked[first]
-        logit_orig, logit_masked = self.D(batch["input_ids"], batch["attention_mask"]), self.D(X_first, att_first)
-        L_adv, b = obj.loss_adv(r, obj.plackett_luce_log_prob(log_pi, idx, valid))
-        self.masked = (batch, X_first, att_first)  # for extra discriminator steps
-        acc = 0.5 * ((logit_orig < 0).float().mean() + (logit_masked > 0).float().mean()).item()
-        self.D_acc.append(acc)
-        self.check_collapse(step)
-        stats = {"L_adv": L_adv.item(), "reward": r.mean().item(), "disc_acc": acc,
-                 "attn_entropy": obj.attention_entropy(log_pi.detach()).item(),
-                 "explore_rate": explored.float().mean().item()}
-        return L_cls + c["lambda"] * L_adv, loss_disc(logit_orig, logit_masked), stats
-
-    def update_D(self, L_D, device):
-        """The discriminator's `disc_steps` updates after each target step (1:1 by default)."""
-        batch, X_masked, att_masked = self.masked
-        for i in range(self.cfg["disc_steps"]):
-            if i > 0:
-                with autocast(device):
-                    L_D = loss_disc(self.D(batch["input_ids"], batch["attention_mask"]), self.D(X_masked, att_masked))
-            self.opt_D.zero_grad(set_to_none=True)
-            L_D.backward()
-            self.opt_D.step()
-
-    def check_collapse(self, step: int):
-        """Warn when D sits near chance (no signal) or near perfect (saturated reward) for a window."""
-        w = self.D_acc
-        if len(w) < w.maxlen or step - self.warned_at < w.maxlen:
-            return
-        mean = sum(w) / len(w)
-        if mean < 0.55 or mean > 0.98:
-            kind = "near chance: the reward carries no signal" if mean < 0.55 else "near 100 %: the reward saturates"
-            log.warning("step %d: discriminator accuracy %.3f over the last %d steps is %s", step, mean, len(w), kind)
-            self.warned_at = step
+def polar_mass(attention, input_ids, maskable, polar_ids: torch.Tensor) -> torch.Tensor:
+    """Share of the policy pi (attention over maskable tokens) on sentiment-bearing tokens. [B]"""
+    pi = obj.policy_log_probs(attention.detach(), maskable).exp()
+    return (pi * (torch.isin(input_ids, polar_ids) & maskable)).sum(-1)
 
 
-def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_clip: float, step: int) -> dict:
+def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_clip: float, step: int,
+               polar_ids: torch.Tensor | None = None) -> dict:
     """One update of the target (and, for AFA, of the discriminator after it)."""
     with autocast(device):
         out = model(batch["input_ids"], batch["attention_mask"])
     L_cls = obj.loss_cls(out.logits, labels)
-    stats = {"L_cls": L_cls.item()}
+    stats = {"L_cls": L_cls.detach()}
     if afa is None:
         loss = L_cls
         stats["attn_entropy"] = obj.attention_entropy(
-            obj.policy_log_probs(out.attention.detach(), batch["maskable"])).item()
+            obj.policy_log_probs(out.attention.detach(), batch["maskable"])).mean()
     else:
         with autocast(device):
-            loss, L_D, more = afa.loss(out, batch, L_cls, step)
+            L_adv, more = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"],
+                              classify=eval_logits(model))
+        loss = L_cls + afa.config.lambda_ * L_adv
         stats.update(more)
+    if polar_ids is not None:
+        stats["polar_mass"] = polar_mass(out.attention, batch["input_ids"], batch["maskable"], polar_ids).mean()
+    stats = {k: float(v) for k, v in stats.items()}
     for term, value in stats.items():
         if not math.isfinite(value):
             raise FloatingPointError(f"step {step}: loss term {term} is {value}; stopping before it reaches the weights")
@@ -129,13 +74,41 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
     opt.step()
     if sched is not None:
         sched.step()
-    if afa is not None:  # L_D's graph holds no target parameter: the two updates stay apart
-        afa.update_D(L_D, device)
+    if afa is not None:  # D's loss holds no target parameter: the two updates stay apart
+        afa.discriminator_step()
     return stats
 
 
+def eval_logits(model):
+    """The target as confidence_drop's classifier: eval mode (no dropout noise in r), no grad."""
+    def classify(input_ids, attention_mask):
+        model.eval()
+        try:
+            return model(input_ids, attention_mask).logits
+        finally:
+            model.train()
+    return classify
+
+
+def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, seed: int) -> AFA:
+    config = AFAConfig.from_dict(method)
+    unigram = (unigram_distribution(train_ids, len(tokenizer), tokenizer.all_special_ids)
+               if config.masking == "unigram" else None)
+    return AFA(config, len(tokenizer), max_length, models.mask_token_id(tokenizer), tokenizer.pad_token_id,
+               unigram, seed).to(device)
+
+
+def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
+    """Ids of the lexicon's words that are one token of this tokenizer (SST word labels)."""
+    if lexicon is None:
+        return None
+    words = json.loads(Path(lexicon).read_text())["polar"]
+    ids = {tokenizer.convert_tokens_to_ids(w) for w in words} - {tokenizer.unk_token_id, None}
+    return torch.tensor(sorted(ids), dtype=torch.long)
+
+
 def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
-          method: dict, seed: int, max_length: int) -> dict:
+          method: dict, seed: int, max_length: int, lexicon: Path | None = None) -> dict:
     t0 = time.time()
     cfg = {**TRAIN_DEFAULTS, **train_settings, **model_settings.get("train", {})}
     run_dir = Path(run_dir)
@@ -152,11 +125,10 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     y_train = torch.tensor([r["label"] for r in train_rows])
     y_val = np.array([r["label"] for r in val_rows])
 
-    afa = None
-    if method["objective"] == "afa":
-        afa_cfg = {**AFA_DEFAULTS, **{k: v for k, v in method.items() if k != "objective"}}
-        afa_cfg["disc"] = {**AFA_DEFAULTS["disc"], **method.get("disc", {})}
-        afa = AFA(afa_cfg, tokenizer, max_length, device, seed)
+    afa = build_afa(method, tokenizer, train_ids, max_length, device, seed) if method["objective"] == "afa" else None
+    polar_ids = polar_token_ids(lexicon, tokenizer)
+    if polar_ids is not None:
+        polar_ids = polar_ids.to(device)
 
     steps_per_epoch = -(-len(train_ids) // cfg["batch_size"])
     total = steps_per_epoch * cfg["epochs"]
@@ -198,7 +170,8 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
             chunk = order[starts[b]:starts[b] + cfg["batch_size"]].tolist()
             batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device)
             labels = y_train[chunk].to(device)
-            stats = train_step(model, opt, sched, afa, batch, labels, device, cfg["grad_clip"], loop["step"])
+            stats = train_step(model, opt, sched, afa, batch, labels, device, cfg["grad_clip"], loop["step"],
+                               polar_ids)
             loop["step"] += 1
             for k, v in stats.items():
                 running[k].append(v)
@@ -228,9 +201,7 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     model.load_state_dict(best_state)
     models.save(run_dir, model, tokenizer, model_spec)
     if afa is not None:
-        from safetensors.torch import save_model
-
-        save_model(afa.D, str(run_dir / "discriminator.safetensors"))
+        afa.save_pretrained(run_dir)
     dynamics.close()
     (run_dir / "dynamics.jsonl.tmp").replace(run_dir / "dynamics.jsonl")
     metrics = {"dataset": dataset, "seed": seed, "method": method, "model": model_settings,

@@ -44,8 +44,19 @@ def alignment_runs(pattern):
     return [f for pair in alignment_pairs() for f in runs(pattern, [pair["trained_on"]], rationales=pair["rationales"])]
 
 
-# datasets that are trained on, or only scored (rationale datasets)
-DATASETS = sorted(set(config["datasets"]) | {p["rationales"] for p in alignment_pairs()})
+def lexicon_source(dataset):
+    """The dataset whose SST word labels give `dataset` its polar words (config `lexicons`), or None."""
+    return config.get("lexicons", {}).get(dataset)
+
+
+def lexicon_input(wc):
+    source = lexicon_source(wc.dataset)
+    return {"lexicon": OUT + f"/data/{source}/lexicon.json"} if source else {}
+
+
+# datasets that are trained on, or only scored (rationale datasets), or give a lexicon
+DATASETS = sorted(set(config["datasets"]) | {p["rationales"] for p in alignment_pairs()}
+                  | {lexicon_source(ds) for ds in config["datasets"] if lexicon_source(ds)})
 
 
 wildcard_constraints:

@@ -33,3 +33,18 @@ rule prepare:
     shell:
         "afa prepare --dataset {wildcards.dataset:q} --record {input.record:q} --out {params.out:q}"
         " --settings {params.settings:q} --log {log:q}"
+
+
+rule lexicon:
+    input:
+        OUT + "/data/{dataset}/train.jsonl.gz",
+    output:
+        OUT + "/data/{dataset}/lexicon.json",
+    params:
+        data=OUT + "/data/{dataset}",
+    log:
+        OUT + "/logs/lexicon/{dataset}.log",
+    conda:
+        "../../env/data.yml"
+    shell:
+        "afa lexicon --data {params.data:q} --out {output:q} --log {log:q}"

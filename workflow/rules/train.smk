@@ -13,7 +13,8 @@ def train_settings(wc):
 
 rule train:
     input:
-        expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=["train", "validation"]),
+        unpack(lexicon_input),
+        data=expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=["train", "validation"]),
     output:
         weights=RUN + "/model.safetensors",
         metrics=RUN + "/train_metrics.json",
@@ -22,6 +23,7 @@ rule train:
         run=RUN,
         settings=train_settings,
         max_length=lambda wc: config["max_length"][wc.dataset],
+        lexicon=lambda wc, input: f"--lexicon {input.lexicon}" if "lexicon" in input.keys() else "",
     log:
         OUT + "/logs/train/{dataset}/{model}/{method}/seed{seed}.log",
     threads: config.get("threads", {}).get("train", 2)
@@ -34,4 +36,4 @@ rule train:
     shell:
         "OMP_NUM_THREADS={threads} afa train --data {params.data:q} --out {params.run:q}"
         " --dataset {wildcards.dataset:q} --seed {wildcards.seed} --max-length {params.max_length}"
-        " --settings {params.settings:q} --log {log:q}"
+        " --settings {params.settings:q} {params.lexicon} --log {log:q}"

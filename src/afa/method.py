@@ -1,0 +1,283 @@
+"""AFA as a module: its settings (`AFAConfig`) and its state (`AFA`: the discriminator, its
+optimizer, the mask sampler's generator). The maths is in `afa.objective`; a training loop uses
+it like this (the pipeline's `afa.train` does exactly this):
+
+    afa = AFA(AFAConfig(K=3, masking="delete"), vocab_size, max_length, mask_id, pad_id)
+    out = target(input_ids, attention_mask)                 # logits and the attention row A
+    L_adv, stats = afa(out.attention, input_ids, attention_mask, maskable)
+    loss = L_cls + afa.config.lambda_ * L_adv               # L = L_cls + lambda * L_adv
+    loss.backward(); opt.step()
+    afa.discriminator_step()                                # then D, 1:1 by default
+
+`state_dict()` holds everything a resume needs (D, its optimizer, the generator, the collapse
+window), so a checkpointer treats AFA like any module.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from afa import objective as obj
+from afa.discriminator import Discriminator, loss_disc
+
+log = logging.getLogger("afa.method")
+
+MASKINGS = ("replace", "delete", "unigram")
+REWARDS = ("detect", "deceive", "confidence_drop")
+SELECTIONS = ("sample", "topk")
+EXPLORE_SCORINGS = ("mixture", "attention", "exclude")
+
+
+@dataclass
+class DiscConfig:
+    """The discriminator D: its own embeddings, `layers` Transformer blocks, mean pooling."""
+    d_model: int = 128
+    layers: int = 1
+    heads: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    lr: float = 1e-3
+
+    def __post_init__(self):
+        for name in ("d_model", "layers", "heads", "d_ff"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"AFAConfig.disc.{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.d_model % self.heads:
+            raise ValueError(f"AFAConfig.disc.d_model ({self.d_model}) must be divisible by disc.heads ({self.heads})")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"AFAConfig.disc.dropout must be in [0, 1), got {self.dropout!r}")
+        if not self.lr > 0:
+            raise ValueError(f"AFAConfig.disc.lr must be positive, got {self.lr!r}")
+
+
+@dataclass
+class AFAConfig:
+    """AFA's settings, in the paper's names where it has them. Defaults: README, "choices"."""
+    K: int = 3                       # tokens per mask (the cap when K_fraction is set)
+    K_fraction: float | None = None  # k = round(K_fraction * maskable tokens), 1 <= k <= K
+    eps: float = 0.1                 # probability that a mask is K uniform tokens
+    lambda_: float = 0.5             # L = L_cls + lambda * L_adv ("lambda" in config files)
+    M: int = 4                       # masks per example; b is their mean reward
+    masking: str = "delete"          # replace ([MASK]) | delete | unigram (a train-unigram draw)
+    reward: str = "detect"           # detect | deceive (from D) | confidence_drop (no D; not the paper's)
+    selection: str = "sample"        # sample (Plackett-Luce) | topk (deterministic)
+    explore_scoring: str = "mixture" # how masks enter log q: mixture | attention | exclude
+    normalize_advantage: bool = False
+    entropy_weight: float = 0.0      # beta: L_adv gets -beta * H(pi), against attention collapse
+    disc_steps: int = 1              # D updates per target update
+    collapse_window: int = 200       # steps over which D accuracy is watched
+    disc: DiscConfig = field(default_factory=DiscConfig)
+
+    def __post_init__(self):
+        if isinstance(self.disc, dict):
+            self.disc = DiscConfig(**self.disc)
+        checks = [("K", isinstance(self.K, int) and self.K >= 1, "a positive integer"),
+                  ("K_fraction", self.K_fraction is None or 0 < self.K_fraction <= 1, "null or in (0, 1]"),
+                  ("eps", 0 <= self.eps <= 1, "in [0, 1]"),
+                  ("lambda", self.lambda_ >= 0, "non-negative"),
+                  ("M", isinstance(self.M, int) and self.M >= 2, "an integer >= 2 (b is the mean over the M masks)"),
+                  ("masking", self.masking in MASKINGS, f"one of {', '.join(MASKINGS)}"),
+                  ("reward", self.reward in REWARDS, f"one of {', '.join(REWARDS)}"),
+                  ("selection", self.selection in SELECTIONS, f"one of {', '.join(SELECTIONS)}"),
+                  ("explore_scoring", self.explore_scoring in EXPLORE_SCORINGS, f"one of {', '.join(EXPLORE_SCORINGS)}"),
+                  ("entropy_weight", self.entropy_weight >= 0, "non-negative"),
+                  ("disc_steps", isinstance(self.disc_steps, int) and self.disc_steps >= 0, "an integer >= 0"),
+                  ("collapse_window", isinstance(self.collapse_window, int) and self.collapse_window >= 1, "a positive integer")]
+        for name, ok, what in checks:
+            if not ok:
+                value = self.lambda_ if name == "lambda" else getattr(self, name)
+                raise ValueError(f"AFAConfig.{name} must be {what}, got {value!r}")
+
+    @property
+    def uses_discriminator(self) -> bool:
+        return self.reward != "confidence_drop"
+
+    @classmethod
+    def from_dict(cls, settings: dict) -> "AFAConfig":
+        """From a config file's method block (``lambda`` for lambda_; ``objective`` ignored)."""
+        d = {("lambda_" if k == "lambda" else k): v for k, v in settings.items() if k != "objective"}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"AFAConfig: unknown setting {unknown[0]!r}; known: "
+                             f"{', '.join(sorted(k if k != 'lambda_' else 'lambda' for k in known))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["lambda"] = d.pop("lambda_")
+        return d
+
+
+def unigram_distribution(ids: list[list[int]], vocab_size: int, special_ids) -> torch.Tensor:
+    """The train split's token frequencies [V], special tokens excluded: what `unigram` draws from."""
+    counts = torch.zeros(vocab_size, dtype=torch.float64)
+    flat = torch.tensor([t for x in ids for t in x], dtype=torch.long)
+    counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float64))
+    counts[list(special_ids)] = 0
+    if counts.sum() == 0:
+        raise ValueError("unigram masking: the train split has no non-special token")
+    return (counts / counts.sum()).float()
+
+
+class AFA(nn.Module):
+    """The adversary: samples masks from the target's attention, scores them, returns L_adv."""
+
+    def __init__(self, config: AFAConfig, vocab_size: int, max_length: int, mask_id: int, pad_id: int,
+                 unigram: torch.Tensor | None = None, seed: int = 0):
+        super().__init__()
+        self.config = config
+        self.mask_id, self.pad_id, self.seed = mask_id, pad_id, seed
+        self.vocab_size, self.max_length = vocab_size, max_length
+        if config.masking == "unigram" and unigram is None:
+            raise ValueError("AFAConfig.masking 'unigram' needs `unigram` (see unigram_distribution)")
+        self.register_buffer("unigram", unigram if unigram is not None else torch.zeros(0))
+        d = config.disc
+        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout)
+                  if config.uses_discriminator else None)
+        self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d.lr) if self.D is not None else None
+        self.generator, self._pending_generator_state = None, None
+        self.D_acc = collections.deque(maxlen=config.collapse_window)
+        self.warned_at = -config.collapse_window
+        self.step, self._for_D = 0, None
+
+    # -------------------------------------------------------------------------- the objective
+
+    def forward(self, attention, input_ids, attention_mask, maskable, classify=None):
+        """(L_adv, stats) for one batch. `classify(ids, att) -> logits` is the target, needed by
+        the confidence_drop reward only. L_adv includes the entropy bonus -beta H(pi)."""
+        c = self.config
+        B = input_ids.shape[0]
+        g = self._generator(input_ids.device)
+        log_pi = obj.policy_log_probs(attention, maskable)
+        k = obj.mask_sizes(maskable, c.K, c.K_fraction)
+        idx, valid, explored = obj.sample_masks(log_pi, maskable, c.K, c.M, c.eps, c.selection == "topk", g, k)
+        X, att = obj.apply_masks(input_ids, attention_mask, idx, valid, self.mask_id, self.pad_id, c.masking,
+                                 self.unigram, g)
+        stats = {}
+        if c.uses_discriminator:
+            r, stats["disc_acc"] = self._rewards_from_D(input_ids, attention_mask, X, att, B)
+            first = torch.arange(B, device=X.device) * c.M  # D trains on a balanced 1:1 set
+            self._for_D = (input_ids, attention_mask, X[first], att[first])
+        else:
+            if classify is None:
+                raise ValueError("reward 'confidence_drop' needs classify=target (the target's logits)")
+            r = self._confidence_drop(classify, input_ids, attention_mask, X, att, B)
+        log_q, weight = obj.mask_log_prob(log_pi, maskable, idx, valid, explored, c.eps, c.explore_scoring)
+        L_pg, b, adv = obj.loss_adv(r, log_q, weight, c.normalize_advantage)
+        H = obj.attention_entropy(log_pi)
+        L_adv = L_pg - c.entropy_weight * H.mean()
+        sets = idx.masked_fill(~valid, -1).sort(-1).values
+        stats.update(L_adv=L_adv.detach(), reward=r.mean(), adv_sd=(r - b).std(1, unbiased=False).mean(),
+                     identical_masks=(sets == sets[:, :1]).all(-1).all(-1).float().mean(),
+                     attn_entropy=H.detach().mean(), explore_rate=explored.float().mean())
+        self.step += 1
+        return L_adv, stats
+
+    @torch.no_grad()
+    def _rewards_from_D(self, ids, att, X, att_X, B):
+        """r for the B*M copies, and D's accuracy on originals and copies: one eval-mode pass."""
+        was_training = self.D.training
+        self.D.eval()  # no dropout noise in r
+        T = max(ids.shape[1], X.shape[1])
+        z = self.D(torch.cat([pad_to(ids, T, self.pad_id), pad_to(X, T, self.pad_id)]),
+                   torch.cat([pad_to(att, T, 0), pad_to(att_X, T, 0)])).float()
+        self.D.train(was_training)
+        z_orig, z_masked = z[:B], z[B:]
+        acc = 0.5 * ((z_orig < 0).float().mean() + (z_masked > 0).float().mean())
+        self.D_acc.append(float(acc))
+        self._check_collapse()
+        return obj.reward_from_logit(z_masked, self.config.reward).view(B, self.config.M), acc
+
+    @torch.no_grad()
+    def _confidence_drop(self, classify, ids, att, X, att_X, B):
+        logits = classify(torch.cat([ids, X]), torch.cat([att, att_X])).float()
+        return obj.confidence_drop(logits[:B], logits[B:].view(B, self.config.M, -1))
+
+    def discriminator_step(self):
+        """`disc_steps` updates of D on the last batch's originals (0) and first copies (1)."""
+        if self.D is None or self._for_D is None:
+            return None
+        ids, att, X, att_X = self._for_D
+        L_D = None
+        for _ in range(self.config.disc_steps):
+            L_D = loss_disc(self.D(ids, att), self.D(X, att_X))
+            self.opt_D.zero_grad(set_to_none=True)
+            L_D.backward()
+            self.opt_D.step()
+        self._for_D = None
+        return None if L_D is None else L_D.detach()
+
+    def _check_collapse(self):
+        """Warn when D sits near chance (no signal) or near perfect (saturated reward) for a window."""
+        w = self.D_acc
+        if len(w) < w.maxlen or self.step - self.warned_at < w.maxlen:
+            return
+        mean = sum(w) / len(w)
+        if mean < 0.55 or mean > 0.98:
+            kind = "near chance: the reward carries no signal" if mean < 0.55 else "near 100 %: the reward saturates"
+            log.warning("step %d: discriminator accuracy %.3f over the last %d steps is %s", self.step, mean, len(w), kind)
+            self.warned_at = self.step
+
+    # -------------------------------------------------------------------------- state
+
+    def _generator(self, device) -> torch.Generator:
+        device = torch.device(device)
+        if self.generator is None or self.generator.device != device:
+            state = self._pending_generator_state if self.generator is None else self.generator.get_state()
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+            if state is not None:
+                self.generator.set_state(state.cpu())
+            self._pending_generator_state = None
+        return self.generator
+
+    def get_extra_state(self):
+        gen = self.generator.get_state() if self.generator is not None else self._pending_generator_state
+        return {"opt_D": self.opt_D.state_dict() if self.opt_D is not None else None, "generator": gen,
+                "D_acc": list(self.D_acc), "warned_at": self.warned_at, "step": self.step}
+
+    def set_extra_state(self, state):
+        if self.opt_D is not None and state["opt_D"] is not None:
+            self.opt_D.load_state_dict(state["opt_D"])
+        self.generator, self._pending_generator_state = None, state["generator"]
+        self.D_acc.clear()
+        self.D_acc.extend(state["D_acc"])
+        self.warned_at, self.step = state["warned_at"], state["step"]
+
+    def save_pretrained(self, folder: Path) -> None:
+        """``afa.safetensors`` (D and the unigram table) and ``afa_config.json``: what a probe needs."""
+        from safetensors.torch import save_file
+
+        from afa.io import atomic_path, write_json
+
+        folder = Path(folder)
+        write_json(folder / "afa_config.json", {"config": self.config.to_dict(), "vocab_size": self.vocab_size,
+                                                "max_length": self.max_length, "mask_id": self.mask_id,
+                                                "pad_id": self.pad_id, "seed": self.seed})
+        tensors = {k: v.detach().contiguous().clone() for k, v in self.state_dict().items() if torch.is_tensor(v)}
+        with atomic_path(folder / "afa.safetensors") as tmp:
+            save_file(tensors, str(tmp))
+
+    @classmethod
+    def from_pretrained(cls, folder: Path, device: str = "cpu") -> "AFA":
+        from safetensors.torch import load_file
+
+        meta = json.loads((Path(folder) / "afa_config.json").read_text())
+        tensors = load_file(str(Path(folder) / "afa.safetensors"), device=str(device))
+        afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
+                  meta["pad_id"], tensors.get("unigram") if tensors.get("unigram", torch.zeros(0)).numel() else None,
+                  meta["seed"])
+        afa.load_state_dict(tensors, strict=False)  # no extra state: a probe needs no optimizer
+        return afa.to(device).eval()
+
+
+def pad_to(x: torch.Tensor, T: int, value: int) -> torch.Tensor:
+    return x if x.shape[1] == T else torch.nn.functional.pad(x, (0, T - x.shape[1]), value=value)
