@@ -40,3 +40,13 @@ def test_label_out_of_range_through_the_cli(tmp_path):
     (tmp_path / "r.json").write_text('{"root": "%s"}' % (tmp_path / "m"))
     r = afa("prepare", "--dataset", "sst2", "--record", str(tmp_path / "r.json"), "--out", str(tmp_path / "d"))
     assert r.returncode == 1 and "train.jsonl.gz:1: label 3 out of range 0..1" in r.stderr
+
+
+def test_bad_validation_option_is_one_clear_line(mirror, tmp_path):
+    (tmp_path / "r.json").write_text('{"root": "%s"}' % mirror)
+    r = afa("prepare", "--dataset", "sst2", "--record", str(tmp_path / "r.json"), "--out", str(tmp_path / "d"),
+            "--settings", '{"validation_sentence_fraction": 1.5}')
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "afa prepare: error: data.validation_sentence_fraction must be a number in (0, 1), got 1.5"]
+    assert not (tmp_path / "d").exists()

@@ -2,6 +2,11 @@
 
 import gzip
 import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 from conftest import write_gz
@@ -31,9 +36,9 @@ def test_sample_checksums_match():
 
 
 def test_prepare_carves_validation_deterministically(mirror, tmp_path):
-    sizes = data.prepare("sst2", mirror, tmp_path / "a", validation_fraction=0.25, split_seed=3)
+    sizes = data.prepare("sst2", mirror, tmp_path / "a", validation_sentence_fraction=0.25, split_seed=3)
     assert sizes == {"train": 30, "validation": 10, "test": 10}
-    data.prepare("sst2", mirror, tmp_path / "b", validation_fraction=0.25, split_seed=3)
+    data.prepare("sst2", mirror, tmp_path / "b", validation_sentence_fraction=0.25, split_seed=3)
     for split in ("train", "validation", "test"):
         assert (tmp_path / "a" / f"{split}.jsonl.gz").read_bytes() == (tmp_path / "b" / f"{split}.jsonl.gz").read_bytes()
     train_ids = {r["id"] for r in data.read_prepared(tmp_path / "a", "train")}
@@ -42,8 +47,93 @@ def test_prepare_carves_validation_deterministically(mirror, tmp_path):
 
 
 def test_caps_subsample(mirror, tmp_path):
-    sizes = data.prepare("sst2", mirror, tmp_path, validation_fraction=0.1, max_train=8, max_test=5)
+    sizes = data.prepare("sst2", mirror, tmp_path, validation_sentence_fraction=0.1, max_train=8, max_test=5)
     assert sizes == {"train": 8, "validation": 1, "test": 5}
+
+
+# ------------------------------------------------------------------ a validation split that does not leak
+
+# SST-2 style: lower-cased, tokenised sentences, each with phrases of its own (here its runs of up
+# to three tokens); short phrases such as "a quiet" or "." are shared between sentences.
+SENTENCES = ["the film is a quiet triumph .", "a quiet , sad film .", "the acting is flat",
+             "it never finds its footing .", "a triumph of style over substance",
+             "the cast is game", "nothing here is new , or funny .", "its footing is never sure"]
+
+
+def phrase_rows(end=""):
+    """`end`: the hub's SST-2 rows end in a space."""
+    texts = list(dict.fromkeys(SENTENCES + [" ".join(t[i:i + n]) for t in map(str.split, SENTENCES)
+                                            for n in (1, 2, 3) for i in range(len(t) - n + 1)]))
+    return [{"idx": i, "text": t + end, "label": i % 2} for i, t in enumerate(texts)]
+
+
+def inside(a: str, b: str) -> bool:
+    """`a` is a run of whole tokens of `b` (b itself included)."""
+    return f" {a.strip()} " in f" {b.strip()} "
+
+
+@pytest.fixture(params=["", " "], ids=["mirror", "hub"])
+def phrases(tmp_path, request):
+    root = tmp_path / "phrases"
+    write_gz(root / "sst2" / "train.jsonl.gz", phrase_rows(request.param))
+    write_gz(root / "sst2" / "dev.jsonl.gz", [{"idx": 0, "text": "a film", "label": 1}])
+    return root
+
+
+def texts(data_dir, split):
+    return [r["text"] for r in data.read_prepared(data_dir, split)]
+
+
+def test_sentences_are_rows_inside_no_other_row():
+    keys = ["good film 1", "good film 11", "good film", "film 1", "a quiet film", "quiet film"]
+    assert data.maximal_texts(keys) == ["good film 1", "good film 11", "a quiet film"]
+
+
+def test_sentence_split_shares_no_text_with_train(phrases, tmp_path):
+    data.prepare("sst2", phrases, tmp_path, validation_sentence_fraction=0.25, split_seed=1)
+    val, train = texts(tmp_path, "validation"), texts(tmp_path, "train")
+    assert len(val) == 2 and {v.strip() for v in val} <= set(SENTENCES)  # whole sentences, like the report split
+    assert not [(t, v) for t in train for v in val if inside(t, v) or inside(v, t)]
+    # exactly the rows inside a held-out sentence leave train; the other sentences stay whole
+    rows = data.read_jsonl_gz(phrases / "sst2" / "train.jsonl.gz")
+    assert sorted(train) == sorted(r["text"] for r in rows if not any(inside(r["text"], v) for v in val))
+    record = json.loads((tmp_path / "split.json").read_text())
+    assert record["validation_by"] == "sentences"
+    assert (record["sentences_found"], record["sentences_held_out"]) == (len(SENTENCES), 2)
+    assert record["train_rows_read"] == len(rows) == len(train) + len(val) + record["train_rows_dropped_for_overlap"]
+
+
+def test_sentence_split_is_deterministic_for_a_seed(phrases, tmp_path):
+    def prepare(out, seed, hash_seed):
+        code = ("import sys; from afa import data; data.prepare('sst2', sys.argv[1], sys.argv[2], "
+                "validation_sentence_fraction=0.25, split_seed=int(sys.argv[3]))")
+        # set and dict orders of strings change with the hash seed; the split must not
+        subprocess.run([sys.executable, "-c", code, str(phrases), str(out), str(seed)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(hash_seed)})
+        return {split: (out / f"{split}.jsonl.gz").read_bytes() for split in ("train", "validation")}
+
+    assert prepare(tmp_path / "a", 1, 1) == prepare(tmp_path / "b", 1, 2)
+    prepare(tmp_path / "c", 2, 1)
+    assert sorted(texts(tmp_path / "a", "validation")) != sorted(texts(tmp_path / "c", "validation"))
+
+
+def test_sample_sst2_keeps_a_useful_validation_split(tmp_path):
+    sizes = data.prepare("sst2", data.sample_root(), tmp_path)
+    val, train = texts(tmp_path, "validation"), texts(tmp_path, "train")
+    assert sizes["validation"] >= 20 and sizes["train"] >= 1000
+    assert not [(t, v) for t in train for v in val if inside(t, v) or inside(v, t)]
+
+
+def test_repeated_texts_do_not_straddle_validation_and_train(tmp_path):
+    rows = [{"id": str(i), "text": f"review number {i % 10}", "label": i % 2} for i in range(30)]
+    write_gz(tmp_path / "m" / "imdb" / "train.jsonl.gz", rows)
+    write_gz(tmp_path / "m" / "imdb" / "test.jsonl.gz", [{"id": "t", "text": "review number 3", "label": 0}])
+    data.prepare("imdb", tmp_path / "m", tmp_path / "d", validation_fraction=0.2)
+    val, train = texts(tmp_path / "d", "validation"), texts(tmp_path / "d", "train")
+    assert len(val) == 6 and not set(val) & set(train)
+    record = json.loads((tmp_path / "d" / "split.json").read_text())
+    assert record["validation_by"] == "rows" and record["test_rows_also_in_train"] == int("review number 3" in train)
+    assert len(train) + len(val) + record["train_rows_dropped_for_overlap"] == 30
 
 
 def test_imdb_line_breaks_are_removed():
@@ -87,6 +177,20 @@ def test_invalid_json_line(mirror):
         f.write('{"text": "ok", "label": 0}\n{oops\n')
     with pytest.raises(DataError, match=r":2: not valid JSON"):
         data.load_split(mirror, "sst2", "train")
+
+
+@pytest.mark.parametrize("option", ["validation_fraction", "validation_sentence_fraction"])
+@pytest.mark.parametrize("value", [0, 1.5, "0.1", True])
+def test_bad_validation_fraction_names_the_option(mirror, tmp_path, option, value):
+    with pytest.raises(DataError, match=re.escape(f"data.{option} must be a number in (0, 1), got {value!r}")):
+        data.prepare("sst2", mirror, tmp_path, **{option: value})
+
+
+def test_fraction_that_empties_train_names_the_option(tmp_path):
+    write_gz(tmp_path / "sst2" / "train.jsonl.gz", [{"text": t, "label": 0} for t in ["a fine film", "fine", "film"]])
+    write_gz(tmp_path / "sst2" / "dev.jsonl.gz", [{"text": "x", "label": 0}])
+    with pytest.raises(DataError, match=r"sst2: data\.validation_sentence_fraction 0\.5 leaves no train rows"):
+        data.prepare("sst2", tmp_path, tmp_path / "out", validation_sentence_fraction=0.5)
 
 
 def test_unknown_dataset(mirror):

@@ -40,6 +40,7 @@ def with_afa(**over):
     ({"datasets": ["sst3"]}, "'sst3' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"models": ["bert"]}, "models lists 'bert', which model_settings does not define"),
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
+    ({"data": {"source": "sample", "validation_sentence_fraction": 1}}, "1 is greater than or equal to the maximum of 1"),
     ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),

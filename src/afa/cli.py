@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--dataset", required=True)
     pr.add_argument("--record", required=True, type=Path, help="the download step's JSON record")
     pr.add_argument("--out", required=True, type=Path)
-    pr.add_argument("--settings", default="{}", help="JSON: validation_fraction, split_seed, max_train, max_test")
+    pr.add_argument("--settings", default="{}", help="JSON: validation_fraction, validation_sentence_fraction, split_seed, max_train, max_test")
 
     t = sub.add_parser("train", parents=[common], help="train one model (baseline or AFA)")
     t.add_argument("--data", required=True, type=Path)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from afa.io import sha256, write_jsonl_gz
+from afa.io import sha256, write_json, write_jsonl_gz
 
 SPLITS = ("train", "validation", "test")
 
@@ -39,13 +39,16 @@ class DatasetSpec:
     hub_id: str | None = None
     hub_splits: dict[str, str] = field(default_factory=dict)
     has_rationales: bool = False
+    # Train rows are phrases cut from train sentences (SST-2), so a random row split would leak:
+    # validation is carved from whole sentences instead (see ``split_sentences``).
+    train_is_phrases: bool = False
 
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
         DatasetSpec("sst2", 2, ("negative", "positive"), {"train": "train", "test": "dev"},
-                    "stanfordnlp/sst2", {"train": "train", "dev": "validation"}),
+                    "stanfordnlp/sst2", {"train": "train", "dev": "validation"}, train_is_phrases=True),
         DatasetSpec("imdb", 2, ("negative", "positive"), {"train": "train", "test": "test"},
                     "stanfordnlp/imdb", {"train": "train", "test": "test"}),
         DatasetSpec("agnews", 4, ("World", "Sports", "Business", "Sci/Tech"),
@@ -226,28 +229,128 @@ def evidence_mask(tokens: list[str], evidences: list[str]) -> list[int]:
 # ----------------------------------------------------------------------------- splits
 
 def prepare(dataset: str, root: Path, out_dir: Path, validation_fraction: float = 0.1,
-            split_seed: int = 13, max_train: int | None = None,
-            max_test: int | None = None) -> dict[str, int]:
+            validation_sentence_fraction: float = 0.07, split_seed: int = 13,
+            max_train: int | None = None, max_test: int | None = None) -> dict[str, int]:
     """Write train / validation / test for `dataset` into `out_dir`; return their sizes.
 
     Validation is carved from train with `split_seed` (none of the staged sets has a
-    validation split that is not also its report split). Caps subsample with the same seed.
+    validation split that is not also its report split) so that it shares no text with train:
+    whole sentences where train rows are phrases of sentences (`validation_sentence_fraction` of
+    them), rows otherwise (`validation_fraction` of them). ``split.json`` records what was held out
+    and dropped. Caps subsample with the same seed.
     """
-    if not 0 < validation_fraction < 1:
-        raise DataError(f"data.validation_fraction must lie in (0, 1), got {validation_fraction}")
+    check_fraction("validation_fraction", validation_fraction)
+    check_fraction("validation_sentence_fraction", validation_sentence_fraction)
+    spec = get_spec(dataset)
     train = load_split(root, dataset, "train")
     test = load_split(root, dataset, "test")
     rng = random.Random(split_seed)
-    rng.shuffle(train)
-    n_val = max(1, round(len(train) * validation_fraction))
-    splits = {"train": train[n_val:], "validation": train[:n_val], "test": test}
+    option, fraction, carve = (
+        ("validation_sentence_fraction", validation_sentence_fraction, split_sentences)
+        if spec.train_is_phrases else ("validation_fraction", validation_fraction, split_rows))
+    kept, validation, record = carve(train, fraction, rng)
+    if not kept:
+        raise DataError(f"{dataset}: data.{option} {fraction} leaves no train rows "
+                        f"({len(train)} read); lower it")
+    splits = {"train": kept, "validation": validation, "test": test}
     if max_train:
         splits["train"] = splits["train"][:max_train]
-        splits["validation"] = splits["validation"][:max(1, round(max_train * validation_fraction))]
+        splits["validation"] = splits["validation"][:max(1, round(max_train * fraction))]
     if max_test and len(test) > max_test:
         splits["test"] = random.Random(split_seed).sample(test, max_test)
-    return {name: write_jsonl_gz(Path(out_dir) / f"{name}.jsonl.gz", recs)
-            for name, recs in splits.items()}
+    sizes = {name: write_jsonl_gz(Path(out_dir) / f"{name}.jsonl.gz", recs)
+             for name, recs in splits.items()}
+    train_keys = {text_key(r["text"]) for r in splits["train"]}
+    record |= {"dataset": dataset, "split_seed": split_seed, "train_rows_read": len(train),
+               "max_train": max_train, "max_test": max_test, "sizes": sizes,
+               # the report split is the official one and is left as it is; this says how much
+               # of it a model has seen verbatim in training
+               "test_rows_also_in_train": sum(text_key(r["text"]) in train_keys for r in splits["test"])}
+    write_json(Path(out_dir) / "split.json", record)
+    return sizes
+
+
+def check_fraction(option: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise DataError(f"data.{option} must be a number in (0, 1), got {value!r}")
+
+
+def text_key(text: str) -> str:
+    """The text as its tokens: the hub's SST-2 sentences end in a space the mirror's lack."""
+    return " ".join(text.split())
+
+
+def token_spans(text: str) -> set[str]:
+    """Every run of whole tokens of `text` (a text key), the text itself included."""
+    toks = text.split()
+    return {" ".join(toks[i:j]) for i in range(len(toks)) for j in range(i + 1, len(toks) + 1)}
+
+
+def maximal_texts(keys: list[str]) -> list[str]:
+    """The distinct texts that lie inside no other text as a run of whole tokens, first-seen order.
+
+    On phrase data these are the sentences; found from the rows alone, so the sample, a mirror
+    and the hub agree. Each text looks up its own proper spans in the set of texts: about
+    (tokens^2 / 2) set lookups per row, seconds for SST-2's 67k rows.
+    """
+    distinct = dict.fromkeys(keys)  # a dict, not a set: its order does not depend on the hash seed
+    inside = set()
+    for key in distinct:
+        toks = key.split()
+        n = len(toks)
+        for i in range(n):
+            for j in range(i + 1, n + 1 - (i == 0)):  # proper spans only: (0, n) is the text itself
+                span = " ".join(toks[i:j])
+                if span in distinct:
+                    inside.add(span)
+    return [k for k in distinct if k not in inside]
+
+
+def split_sentences(train: list[dict], fraction: float,
+                    rng: random.Random) -> tuple[list[dict], list[dict], dict]:
+    """Hold out `fraction` of the sentences; drop from train every row that lies inside one.
+
+    Validation is one row per held-out sentence, like the report split (whole sentences).
+    A held-out sentence lies inside no train row (it is maximal), and no train row lies inside
+    it. A train row that only partly overlaps a held-out sentence is not one of its phrases
+    (those all lie inside it) and stays. On the full SST-2 train, 6,774 of the 6,885 maximal
+    rows are SST train sentences verbatim; the rest differ from the trees only in tokenisation.
+    """
+    keys = [text_key(r["text"]) for r in train]
+    sentences = maximal_texts(keys)
+    n_held = max(1, round(len(sentences) * fraction))
+    held = set(rng.sample(sentences, n_held))
+    covered = set().union(*(token_spans(s) for s in held))
+    validation, kept, seen, dropped = [], [], set(), 0
+    for rec, key in zip(train, keys):
+        if key in held and key not in seen:
+            validation.append(rec)
+            seen.add(key)
+        elif key in covered:
+            dropped += 1
+        else:
+            kept.append(rec)
+    rng.shuffle(validation)
+    rng.shuffle(kept)
+    record = {"validation_by": "sentences", "validation_sentence_fraction": fraction,
+              "sentences_found": len(sentences), "sentences_held_out": n_held,
+              "train_rows_dropped_for_overlap": dropped}
+    return kept, validation, record
+
+
+def split_rows(train: list[dict], fraction: float,
+               rng: random.Random) -> tuple[list[dict], list[dict], dict]:
+    """Hold out `fraction` of the rows; drop train rows whose text is also a validation row's."""
+    train = list(train)
+    rng.shuffle(train)
+    n_val = max(1, round(len(train) * fraction))
+    validation = train[:n_val]
+    val_keys = {text_key(r["text"]) for r in validation}
+    # repeated texts (IMDB has some) would otherwise be scored on validation after training on them
+    kept = [r for r in train[n_val:] if text_key(r["text"]) not in val_keys]
+    record = {"validation_by": "rows", "validation_fraction": fraction,
+              "train_rows_dropped_for_overlap": len(train) - n_val - len(kept)}
+    return kept, validation, record
 
 
 def read_prepared(data_dir: Path, split: str) -> list[dict]:

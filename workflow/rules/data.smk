@@ -23,6 +23,7 @@ rule prepare:
         record=rules.download.output.record,
     output:
         expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=SPLITS),
+        OUT + "/data/{dataset}/split.json",
     params:
         out=OUT + "/data/{dataset}",
         settings=as_json({k: v for k, v in config["data"].items() if k not in ("source", "mirror")}),
