@@ -28,10 +28,12 @@ def combos(dataset):
             for meth in narrow.get("methods", config["methods"]) for s in narrow.get("seeds", config["seeds"])]
 
 
-def runs(pattern, datasets=None, **extra):
-    """`pattern` for every (dataset, model, method, seed) run of the configuration."""
+def runs(pattern, datasets=None, methods=None, **extra):
+    """`pattern` for every (dataset, model, method, seed) run of the configuration (of `methods`
+    only, when given)."""
     return [pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
-            for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)]
+            for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)
+            if methods is None or meth in methods]
 
 
 def alignment_pairs():

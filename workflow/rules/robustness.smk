@@ -9,9 +9,9 @@ def robustness_runs(pattern):
     """`pattern` for every run of a dataset the robustness block selects (null: every dataset)."""
     if not ROBUSTNESS:
         return []
-    wanted = ROBUSTNESS.get("datasets")
+    wanted, methods = ROBUSTNESS.get("datasets"), ROBUSTNESS.get("methods")
     datasets = [d for d in config["datasets"] if wanted is None or d in wanted]
-    return runs(pattern, datasets) if datasets else []
+    return runs(pattern, datasets, methods=methods) if datasets else []
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.
