@@ -19,11 +19,16 @@
 # tokens of each word) against word-level rationales: ERASER movie reviews (human evidence) scored
 # with models trained on IMDB and/or on ERASER's own train split, and SST sentences (word sentiment
 # labels turned into a mask, a proxy; rule in `afa/evaluation/alignment.py`) scored with SST-2
-# models. Metrics: AUPRC (average precision; `random` is its expectation for random scores, the
-# rationale rate), token F1 of the top-k words (k = rationale length), ERASER's IOU-F1 (micro,
-# threshold 0.5). Cells: mean ± std [95 % t-interval] over seeds. Against the baseline: paired
-# t-test over seeds and paired bootstrap over examples (per-example AUPRC and token F1 averaged over
-# the shared seeds).
+# models. Metrics: AUPRC (average precision), token F1 of the top-k words (k = rationale length),
+# ERASER's IOU-F1 (micro, threshold 0.5). Cells: mean ± std [95 % t-interval] over seeds. Against
+# the baseline: paired t-test over seeds and paired bootstrap over examples (per-example AUPRC and
+# token F1 averaged over the shared seeds).
+#
+# Below each model's rows, scorers that never read the text, on the same words (mean over its runs):
+# `chance` is random scores: AUPRC their exact expected AP (on short sentences far above the
+# rationale rate), token F1 the rationale rate (its exact expectation), IOU-F1 the mean of seeded
+# draws; `position_first` ranks earlier words higher, `position_last` later ones (attention often
+# leans on positions, so this is what an attention row must beat to show it follows content).
 
 # %% tags=["parameters"]
 result_files = []   # JSON files written by `afa align` (the .examples.jsonl.gz beside each is read too)
@@ -37,18 +42,46 @@ import json
 
 import pandas as pd
 
+from afa.evaluation.alignment import DEFAULTS, baselines
 from afa.tables import load_runs, seed_table, versus_baseline
 
-runs = load_runs(result_files)
+
+def examples(file):
+    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def with_baselines(run):
+    """Runs written before the chance and position fields existed get them from their per-example masks."""
+    if pd.notna(run.get("chance_auprc")):
+        return run
+    s = {**DEFAULTS, **run["settings"]}
+    masks = [e["mask"] for e in examples(run["file"])]
+    return {**run, **baselines(masks, s["iou_threshold"], s["chance_draws"], s["chance_seed"])}
+
+
+runs = pd.DataFrame([with_baselines(r) for r in load_runs(result_files).to_dict("records")])
 KEYS = ["rationales", "dataset", "model", "method"]
 METRICS = ["auprc", "token_f1", "iou_f1"]
-runs.sort_values(KEYS + ["seed"])[KEYS + ["seed"] + METRICS + ["random_auprc", "n", "skipped", "rationale_coverage"]]
+REFERENCES = {"chance": {"auprc": "chance_auprc", "token_f1": "positive_rate", "iou_f1": "chance_iou_f1"},
+              **{name: {m: f"{name}_{m}" for m in METRICS} for name in ("position_first", "position_last")}}
+runs.sort_values(KEYS + ["seed"])[KEYS + ["seed"] + METRICS + ["chance_auprc", "positive_rate", "n", "skipped",
+                                                             "rationale_coverage"]]
 
 # %%
 table = seed_table(runs, KEYS, METRICS)
-extra = runs.groupby(KEYS).agg(random_auprc=("random_auprc", "mean"), examples=("n", "first"),
-                               coverage=("rationale_coverage", "mean")).round(3).reset_index()
-table = table.merge(extra, on=KEYS).rename(columns={"dataset": "trained_on"})
+extra = runs.groupby(KEYS).agg(examples=("n", "first"), coverage=("rationale_coverage", "mean")).round(3).reset_index()
+table = table.merge(extra, on=KEYS)
+references = []
+for key, g in runs.groupby(KEYS[:-1]):
+    for name, fields in REFERENCES.items():
+        means = {m: g[f].mean() for m, f in fields.items()}
+        references.append({**dict(zip(KEYS[:-1], key)), "method": name, **{m: f"{v:.3f}" for m, v in means.items()},
+                           **{f"{m}_mean": v for m, v in means.items()}, "seeds": g.seed.nunique(),
+                           "examples": g.n.iloc[0], "coverage": round(g.rationale_coverage.mean(), 3)})
+# a stable sort keeps each model's rows above its reference rows
+table = pd.concat([table, pd.DataFrame(references)]).sort_values(KEYS[:-1], kind="stable")
+table = table.rename(columns={"dataset": "trained_on"}).reset_index(drop=True)
 table[[c for c in table.columns if not c.endswith("_mean")]]
 
 # %% [markdown]
@@ -58,8 +91,7 @@ table[[c for c in table.columns if not c.endswith("_mean")]]
 
 # %%
 def per_example(file, metric):
-    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
-        return pd.Series({e["id"]: e[metric] for e in map(json.loads, fh)})
+    return pd.Series({e["id"]: e[metric] for e in examples(file)})
 
 
 paired = versus_baseline(runs, ["rationales", "dataset", "model"], METRICS, per_example, ("auprc", "token_f1"),

@@ -9,7 +9,8 @@ from conftest import REPO
 from test_deletion import Toy
 
 from afa import models
-from afa.evaluation.alignment import alignment, rationale_mask, word_scores
+from afa.evaluation.alignment import alignment, baselines, rationale_mask, word_scores
+from afa.evaluation.metrics import auprc
 
 
 @pytest.fixture
@@ -47,7 +48,42 @@ def test_toy_attention_off_the_rationale_scores_by_hand(toy):
     summary, _ = alignment(model, tok, [record("the good film", [0, 0, 1])], max_length=32)
     # ranking good > the = film: sklearn's AP counts the tie as one threshold: precision 1/3 at recall 1
     assert summary["auprc"] == pytest.approx(1 / 3)
-    assert summary["token_f1"] == 0 and summary["iou_f1"] == 0 and summary["random_auprc"] == pytest.approx(1 / 3)
+    assert summary["token_f1"] == 0 and summary["iou_f1"] == 0 and summary["positive_rate"] == pytest.approx(1 / 3)
+    # chance: the one rationale word is ranked 1st, 2nd or 3rd by random scores, AP 1, 1/2 or 1/3
+    assert summary["chance_auprc"] == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    # by position, "film" (the last word) is ranked 3rd or 1st
+    assert summary["position_first_auprc"] == pytest.approx(1 / 3) and summary["position_last_auprc"] == 1
+    assert summary["position_last_token_f1"] == 1 and summary["position_last_iou_f1"] == 1
+
+
+def test_position_scorers_by_hand():
+    b = baselines([[1, 0, 0], [0, 0, 1, 1]], iou_threshold=0.5, chance_draws=1)
+    # first words first: AP 1 and (1/3 + 2/4) / 2; top-k picks [0] (a hit) and [0, 1] (a miss)
+    assert b["position_first_auprc"] == pytest.approx((1 + 5 / 12) / 2)
+    assert b["position_first_token_f1"] == pytest.approx(0.5) and b["position_first_iou_f1"] == pytest.approx(0.5)
+    # last words first: the mirror image, AP 1/3 and 1
+    assert b["position_last_auprc"] == pytest.approx((1 / 3 + 1) / 2)
+    assert b["position_last_token_f1"] == pytest.approx(0.5) and b["position_last_iou_f1"] == pytest.approx(0.5)
+    assert b["positive_rate"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+
+
+def test_chance_is_the_mean_ap_of_random_scores_and_its_iou_f1_is_seeded():
+    rng = np.random.default_rng(5)
+    masks = [m for m in (rng.random(int(rng.integers(3, 12))) < 0.3 for _ in range(40)) if 0 < m.sum() < len(m)]
+    b = baselines(masks, chance_draws=5)
+    simulated = np.mean([[auprc(rng.random(len(m)), m) for m in masks] for _ in range(300)])
+    assert b["chance_auprc"] == pytest.approx(simulated, abs=0.01)
+    assert b == baselines(masks, chance_draws=5) and b != baselines(masks, chance_draws=5, chance_seed=1)
+    # one word in two, top-1 by random scores: a hit (IOU 1) or a miss (IOU 0), each half the time
+    assert baselines([[1, 0]] * 50, chance_draws=200)["chance_iou_f1"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_chance_auprc_on_the_sample_sst_dev_is_far_above_the_rationale_rate():
+    """Short sentences: random scores often rank a rationale word first, so the positive rate is no chance level."""
+    path = REPO / "src/afa/sample_data/sst_phrases/dev.jsonl.gz"
+    masks = [rationale_mask(r, "polarity") for r in map(json.loads, gzip.open(path, "rt")) if r["label"] is not None]
+    b = baselines([m for m in masks if 0 < sum(m) < len(m)], chance_draws=1)
+    assert b["chance_auprc"] > 1.5 * b["positive_rate"]
 
 
 def test_truncated_words_are_dropped_or_scored_zero(toy):

@@ -1,13 +1,14 @@
 """Metric functions checked against hand-worked numbers and independent computations."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from afa.evaluation.metrics import (aopc, auprc, comprehensiveness, iou_f1, spans_from_mask, sufficiency,
-                                    topk_token_f1)
+from afa.evaluation.metrics import (aopc, auprc, comprehensiveness, iou_f1, random_average_precision,
+                                    spans_from_mask, sufficiency, topk_token_f1)
 
 
 # ------------------------------------------------------------------ spans_from_mask
@@ -69,6 +70,43 @@ def test_auprc_matches_sklearn_on_random_cases():
 def test_auprc_undefined_for_single_class_masks():
     assert math.isnan(auprc([0.3, 0.2, 0.1], [0, 0, 0]))
     assert math.isnan(auprc([0.3, 0.2, 0.1], [1, 1, 1]))
+
+
+# ----------------------------------------------------------- random_average_precision
+
+@pytest.mark.parametrize("n", range(2, 7))
+def test_random_average_precision_is_the_mean_over_all_permutations(n):
+    for p in range(1, n):
+        mask = [1] * p + [0] * (n - p)
+        aps = [auprc(np.array(ranks, dtype=float), mask) for ranks in itertools.permutations(range(n))]
+        assert random_average_precision(p, n) == pytest.approx(np.mean(aps), abs=1e-12)
+
+
+def test_random_average_precision_matches_a_seeded_simulation():
+    rng = np.random.default_rng(3)
+    for n, p in ((12, 3), (40, 5)):
+        mask = np.zeros(n, dtype=int)
+        mask[rng.choice(n, p, replace=False)] = 1
+        aps = [auprc(rng.random(n), mask) for _ in range(4000)]
+        assert random_average_precision(p, n) == pytest.approx(np.mean(aps), abs=4 * np.std(aps) / np.sqrt(4000))
+
+
+def test_random_average_precision_by_hand_and_against_the_positive_rate():
+    # n = 2, one positive: first place (AP 1) or second (AP 1/2), each with probability 1/2.
+    assert random_average_precision(1, 2) == pytest.approx(0.75)
+    assert random_average_precision(1, 3) == pytest.approx(11 / 18)  # (1 + 1/2 + 1/3) / 3
+    # A 20-word sentence with 3 rationale words: chance AP is far above the positive rate 0.15 ...
+    assert random_average_precision(3, 20) > 0.25
+    # ... and the two meet only on long inputs.
+    assert random_average_precision(1000, 10000) == pytest.approx(0.1, abs=0.002)
+
+
+def test_random_average_precision_undefined_for_one_class_and_checked():
+    assert math.isnan(random_average_precision(0, 5)) and math.isnan(random_average_precision(5, 5))
+    with pytest.raises(ValueError, match="n_positive"):
+        random_average_precision(6, 5)
+    with pytest.raises(ValueError, match="integers"):
+        random_average_precision(1.5, 5)
 
 
 # --------------------------------------------------------------------- topk_token_f1

@@ -106,6 +106,8 @@ def test_sample_dag_end_to_end(workdir):
     align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
     assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1
     rationale = {(r["rationales"], r["trained_on"], r["method"]): r for r in csv.DictReader(open(out / "rationale_table.csv"))}
-    assert set(rationale) == {("sst_phrases", "sst2", "baseline"), ("sst_phrases", "sst2", "afa")}
+    assert set(rationale) == {("sst_phrases", "sst2", m) for m in ("baseline", "afa", "chance", "position_first",
+                                                                   "position_last")}
+    assert float(rationale[("sst_phrases", "sst2", "chance")]["auprc"]) > align["positive_rate"]
     assert rationale[("sst_phrases", "sst2", "afa")]["auprc_boot"].count("p=") == 1  # AFA vs baseline was tested
     assert not list(out.rglob("*.tmp*"))

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     al.add_argument("--data", required=True, type=Path, help="a prepared rationale dataset (eraser_movies, sst_phrases)")
     al.add_argument("--out", required=True, type=Path)
     al.add_argument("--examples", required=True, type=Path, help="per-example scores (.jsonl.gz)")
-    al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold")
+    al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold, chance_draws, chance_seed")
     al.add_argument("--meta", default="{}", help="JSON copied into the result (rationales, dataset, model, method, seed)")
     al.add_argument("--device", default="auto")
     pa = sub.add_parser("prepare-attack-resources", parents=[common],

@@ -15,6 +15,17 @@ of the top-k words with k = the example's number of rationale words; these are a
 examples. IOU-F1 is ERASER's dataset-level partial-match F1 (threshold 0.5) of the top-k words'
 contiguous spans against the gold spans, micro (ERASER's) and macro averaged.
 
+Reference scorers that never read the text, scored over the same words through the same code
+(``baselines``). Chance: ``chance_auprc`` is the exact expected AP of a random ranking, per example
+and then averaged (``metrics.random_average_precision``; on short sentences far above the rationale
+rate); ``positive_rate`` is the rationale rate, which is the chance level of top-k precision, recall
+and F1 (k = rationale length); ``chance_iou_f1`` is the mean IOU-F1 of ``chance_draws`` seeded draws
+of random scores. Position only: attention rows often lean on positions (the first tokens, the last
+before [SEP]) and reviews tend to open or close on their verdict, so a ranking by position alone is
+what an attention row must beat before it can be said to follow content. Neither direction is
+privileged, so both are reported: ``position_first_*`` (earlier words rank higher) and
+``position_last_*``.
+
 SST phrases (``sst_rule``): SST gives every word its own sentiment label 0-4 (the leaf of the parse
 tree). ``polarity`` marks a word when its label lies on the sentence's side (0-1 for a negative
 sentence, 3-4 for a positive one) — the mirror's ``rationale_mask``; ``strong`` only the extreme
@@ -27,12 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-from afa.evaluation.metrics import auprc, iou_f1, spans_from_mask, topk_token_f1
+from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
 from afa.io import write_json, write_jsonl_gz
 
-DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64}
+DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64,
+            "chance_draws": 20, "chance_seed": 0}
 RULES = ("mirror", "polarity", "strong")
+# Strictly monotone, so no ties: the top-k words are the first (or last) k.
+POSITION_SCORERS = {"position_first": lambda n: np.arange(n, 0, -1.0), "position_last": lambda n: np.arange(1.0, n + 1)}
 
 
 def rationale_mask(record: dict, rule: str) -> list[int]:
@@ -55,17 +69,24 @@ def word_scores(row, word_ids: list, n_words: int) -> tuple[np.ndarray, np.ndarr
     return scores, seen
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """0/1 mask of the k highest scores, ties to the earlier word (as in ``topk_token_f1``)."""
+    top = np.zeros(len(scores), dtype=int)
+    top[np.argsort(-scores, kind="stable")[:k]] = 1
+    return top
+
+
 def score_example(scores: np.ndarray, mask: np.ndarray) -> dict:
     k = int(mask.sum())
     f1 = topk_token_f1(scores, mask, k)
-    top = np.zeros(len(scores), dtype=int)
-    top[np.argsort(-scores, kind="stable")[:k]] = 1
     return {"auprc": auprc(scores, mask), "token_precision": f1["precision"], "token_recall": f1["recall"],
-            "token_f1": f1["f1"], "k": k, "pred_spans": spans_from_mask(top), "gold_spans": spans_from_mask(mask)}
+            "token_f1": f1["f1"], "k": k, "pred_spans": spans_from_mask(top_k(scores, k)),
+            "gold_spans": spans_from_mask(mask)}
 
 
 def alignment(model, tokenizer, records: list[dict], max_length: int, sst_rule: str = "polarity",
-              truncated: str = "drop", iou_threshold: float = 0.5, batch_size: int = 64, device="cpu"):
+              truncated: str = "drop", iou_threshold: float = 0.5, batch_size: int = 64, device="cpu",
+              chance_draws: int = 20, chance_seed: int = 0):
     """(summary dict, per-example rows) of one model against the records' rationales."""
     if truncated not in ("drop", "zero"):
         raise ValueError(f"unknown truncated option {truncated!r} (config: alignment.truncated); use drop or zero")
@@ -86,14 +107,35 @@ def alignment(model, tokenizer, records: list[dict], max_length: int, sst_rule: 
                             "scores": [round(float(s), 6) for s in scores], "mask": mask.tolist()})
     if not per_example:
         raise ValueError("no example has both rationale and non-rationale words among the words the model sees")
-    iou = {avg: iou_f1([e["pred_spans"] for e in per_example], [e["gold_spans"] for e in per_example],
-                       iou_threshold, avg) for avg in ("micro", "macro")}
-    summary = {key: float(np.mean([e[key] for e in per_example]))
-               for key in ("auprc", "token_precision", "token_recall", "token_f1")}
-    summary.update({"iou_f1": iou["micro"]["f1"], "iou_f1_macro": iou["macro"]["f1"],
-                    "n": len(per_example), "skipped": skipped, "rationale_coverage": float(np.mean(coverage)),
-                    "random_auprc": float(np.mean([np.mean(e["mask"]) for e in per_example]))})
+    summary = {**summarize(per_example, iou_threshold), "n": len(per_example), "skipped": skipped,
+               "rationale_coverage": float(np.mean(coverage)),
+               **baselines([e["mask"] for e in per_example], iou_threshold, chance_draws, chance_seed)}
     return summary, per_example
+
+
+def summarize(scored: list[dict], iou_threshold: float) -> dict:
+    """Dataset scores of ``score_example`` rows: per-example metrics averaged, IOU-F1 over all spans."""
+    iou = {avg: iou_f1([e["pred_spans"] for e in scored], [e["gold_spans"] for e in scored], iou_threshold, avg)
+           for avg in ("micro", "macro")}
+    summary = {key: float(np.mean([e[key] for e in scored]))
+               for key in ("auprc", "token_precision", "token_recall", "token_f1")}
+    return {**summary, "iou_f1": iou["micro"]["f1"], "iou_f1_macro": iou["macro"]["f1"]}
+
+
+def baselines(masks: list, iou_threshold: float = 0.5, chance_draws: int = 20, chance_seed: int = 0) -> dict:
+    """Chance and position-only scores of the examples' masks (every mask holds both classes)."""
+    masks = [np.asarray(m, dtype=int) for m in masks]
+    out = {"positive_rate": float(np.mean([m.mean() for m in masks])),
+           "chance_auprc": float(np.mean([random_average_precision(int(m.sum()), len(m)) for m in masks]))}
+    rng, gold = np.random.default_rng(chance_seed), [spans_from_mask(m) for m in masks]
+    # IOU-F1 only needs the top-k spans; skipping the AP of every draw keeps this cheap.
+    draws = [iou_f1([spans_from_mask(top_k(rng.random(len(m)), int(m.sum()))) for m in masks], gold,
+                    iou_threshold)["f1"] for _ in range(chance_draws)]
+    out["chance_iou_f1"] = float(np.mean(draws)) if draws else float("nan")
+    for name, scorer in POSITION_SCORERS.items():
+        s = summarize([score_example(scorer(len(m)), m) for m in masks], iou_threshold)
+        out.update({f"{name}_{key}": s[key] for key in ("auprc", "token_f1", "iou_f1")})
+    return out
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, settings: dict | None = None,
@@ -103,7 +145,8 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
     if not records or "tokens" not in records[0]:
         raise ValueError(f"{data_dir}/test.jsonl.gz has no 'tokens'/'rationale_mask': not a rationale dataset")
     summary, per_example = alignment(model, tokenizer, records, spec["max_length"], s["sst_rule"], s["truncated"],
-                                     s["iou_threshold"], s["batch_size"], device)
+                                     s["iou_threshold"], s["batch_size"], device, s["chance_draws"],
+                                     s["chance_seed"])
     write_jsonl_gz(out_examples, [{k: v for k, v in e.items() if k not in ("pred_spans", "gold_spans")}
                                   for e in per_example])
     result = {**(meta or {}), **summary, "settings": s}

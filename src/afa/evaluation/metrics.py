@@ -1,7 +1,8 @@
 """Pure metric functions for rationale plausibility and faithfulness.
 
 Plausibility (does the explanation agree with human rationales?):
-``auprc``, ``topk_token_f1`` and ``iou_f1``. Faithfulness (does the model
+``auprc``, ``topk_token_f1`` and ``iou_f1``; ``random_average_precision`` is
+the chance level of ``auprc``. Faithfulness (does the model
 actually rely on the tokens the explanation points at?): ``comprehensiveness``,
 ``sufficiency`` and ``aopc``.
 
@@ -25,6 +26,7 @@ from sklearn.metrics import average_precision_score
 __all__ = [
     "spans_from_mask",
     "auprc",
+    "random_average_precision",
     "topk_token_f1",
     "iou_f1",
     "comprehensiveness",
@@ -124,6 +126,38 @@ def auprc(scores, mask) -> float:
     if m.all() or not m.any():
         return float("nan")
     return float(average_precision_score(m.astype(int), s))
+
+
+def random_average_precision(n_positive: int, n: int) -> float:
+    """Expected ``auprc`` of a uniformly random ranking of ``n`` tokens, ``n_positive`` of them positive.
+
+    This, not the positive rate ``n_positive / n``, is the chance level of
+    AP: a random ranking puts a positive in first place with probability
+    ``n_positive / n`` and then scores precision 1 there, so on short inputs
+    chance AP lies well above the positive rate (n = 2, one positive: 0.75,
+    not 0.5). The two meet only as n grows with the rate fixed.
+
+    Derivation. With y_j = 1 when the token ranked j is positive and
+    p = ``n_positive``, AP = (1/p) sum_j y_j (sum_{i<=j} y_i) / j. Under a
+    random permutation E[y_j] = p/n and, for i != j,
+    E[y_i y_j] = p(p-1) / (n(n-1)), so
+    E[y_j sum_{i<=j} y_i] = p/n + (j-1) p(p-1) / (n(n-1)), and summing over
+    j with H_n = sum_{j=1..n} 1/j:
+
+        E[AP] = H_n / n + (p - 1)(n - H_n) / (n (n - 1)).
+
+    Random scores have no ties, so this is also the expected AP of i.i.d.
+    continuous random scores. ``nan`` when p is 0 or n, as for ``auprc``.
+    """
+    if isinstance(n, bool) or isinstance(n_positive, bool) or not all(
+            isinstance(v, (int, np.integer)) for v in (n, n_positive)):
+        raise ValueError(f"n_positive and n must be integers, got {n_positive!r} and {n!r}")
+    if not 0 <= n_positive <= n or n < 1:
+        raise ValueError(f"need 0 <= n_positive <= n and n >= 1, got n_positive={n_positive}, n={n}")
+    if n_positive in (0, n):
+        return float("nan")
+    h = float(np.sum(1.0 / np.arange(1, n + 1)))
+    return h / n + (n_positive - 1) * (n - h) / (n * (n - 1))
 
 
 def topk_token_f1(scores, mask, k: int | None = None) -> dict:
