@@ -77,7 +77,7 @@ def test_sample_dag_end_to_end(workdir):
     for f in ("main_table.ipynb", "main_table.html", "main_table.csv",
               "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png",
               "rationale_table.csv", "rationale_table.html", "attention_heatmaps.png", "attention_heatmaps.html",
-              "training_dynamics.csv", "training_dynamics.png", "training_dynamics.html",
+              "signal_health.csv", "signal_health.png", "signal_health.html",
               "robustness_table.ipynb", "robustness_table.html", "robustness_table.csv"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))

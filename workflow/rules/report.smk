@@ -83,20 +83,20 @@ rule attention_heatmaps:
         RENDER
 
 
-rule training_dynamics:
+rule signal_health:
     input:
-        notebook="notebooks/training_dynamics.py",
+        notebook="notebooks/signal_health.py",
         metrics=runs(RUN + "/train_metrics.json"),
     output:
-        ipynb=OUT + "/training_dynamics.ipynb",
-        html=OUT + "/training_dynamics.html",
-        csv=OUT + "/training_dynamics.csv",
-        png=OUT + "/training_dynamics.png",
+        ipynb=OUT + "/signal_health.ipynb",
+        html=OUT + "/signal_health.html",
+        csv=OUT + "/signal_health.csv",
+        png=OUT + "/signal_health.png",
     params:
         parameters=lambda wc, input, output: as_json(
             {"metric_files": list(input.metrics), "out_csv": output.csv, "out_png": output.png}),
     log:
-        OUT + "/logs/report/training_dynamics.log",
+        OUT + "/logs/report/signal_health.log",
     conda:
         "../../env/report.yml"
     shell:
