@@ -50,3 +50,15 @@ def test_bad_validation_option_is_one_clear_line(mirror, tmp_path):
     assert r.stderr.strip().splitlines() == [
         "afa prepare: error: data.validation_sentence_fraction must be a number in (0, 1), got 1.5"]
     assert not (tmp_path / "d").exists()
+
+
+def test_result_files_record_the_code_that_made_them(tmp_path):
+    import afa
+    from afa.io import provenance, read_json, write_result
+
+    write_result(tmp_path / "r.json", {"accuracy": 0.5})
+    got = read_json(tmp_path / "r.json")
+    assert got["accuracy"] == 0.5 and got["provenance"] == provenance()
+    p = got["provenance"]
+    assert p["afa_version"] == afa.__version__ and len(p["objective_sha"]) == 16
+    assert p["commit"] is None or len(p["commit"]) == 40  # None outside a git checkout (an installed wheel)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -30,6 +32,33 @@ def atomic_path(path: str | os.PathLike):
 def write_json(path, obj) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_result(path, obj: dict) -> None:
+    """A result file (metrics, evaluations): `obj` plus the provenance of the code that made it."""
+    write_json(path, {**obj, "provenance": provenance()})
+
+
+@functools.lru_cache(maxsize=1)
+def provenance() -> dict:
+    """Package version, git commit of the code (and whether it had uncommitted changes), and a
+    hash of the objective's source: results made by different objective code must not be mixed."""
+    import afa
+
+    src = Path(afa.__file__).parent
+    objective = hashlib.sha256(b"".join((src / f).read_bytes()
+                                        for f in ("objective.py", "method.py", "discriminator.py"))).hexdigest()[:16]
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", "-C", str(src), *args], capture_output=True, text=True, timeout=10,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--", ".")) if commit else None
+    return {"afa_version": afa.__version__, "commit": commit, "dirty": dirty, "objective_sha": objective}
 
 
 def read_json(path) -> dict:

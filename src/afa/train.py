@@ -23,7 +23,7 @@ from afa import models, objective as obj
 from afa.checkpoint import Checkpointer, fingerprint
 from afa.data import get_spec, read_prepared
 from afa.inference import autocast, pick_device, predict
-from afa.io import sha256, write_json
+from afa.io import sha256, write_result
 from afa.method import AFA, AFAConfig, unigram_distribution
 
 log = logging.getLogger("afa.train")
@@ -209,6 +209,6 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
                "val_acc": best["val_acc"], "history": history, "steps": step,
                "n_train": len(train_ids), "n_validation": len(val_ids), "wall_s": round(time.time() - t0, 1),
                "resumed_at_step": resumed_at}
-    write_json(run_dir / "train_metrics.json", metrics)
+    write_result(run_dir / "train_metrics.json", metrics)
     ckpt.remove()  # the run is complete; its final outputs supersede the checkpoint
     return metrics

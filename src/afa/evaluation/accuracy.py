@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from afa.inference import load_run, predict
-from afa.io import atomic_path, write_json
+from afa.io import atomic_path, write_result
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Path,
@@ -24,5 +24,5 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Pat
             f.write("id,label,pred,correct\n")
             for r, p in zip(rows, pred):
                 f.write(f"{r['id']},{r['label']},{int(p)},{int(p == r['label'])}\n")
-    write_json(out_json, result)
+    write_result(out_json, result)
     return result

@@ -40,7 +40,7 @@ import numpy as np
 
 from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
-from afa.io import write_json, write_jsonl_gz
+from afa.io import write_jsonl_gz, write_result
 
 DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64,
             "chance_draws": 20, "chance_seed": 0}
@@ -150,5 +150,5 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
     write_jsonl_gz(out_examples, [{k: v for k, v in e.items() if k not in ("pred_spans", "gold_spans")}
                                   for e in per_example])
     result = {**(meta or {}), **summary, "settings": s}
-    write_json(out_json, result)
+    write_result(out_json, result)
     return result

@@ -25,7 +25,7 @@ import torch
 from afa import models
 from afa.evaluation.metrics import aopc
 from afa.inference import load_run, predict
-from afa.io import atomic_path, write_json
+from afa.io import atomic_path, write_result
 
 DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0,
             "max_examples": None}
@@ -112,5 +112,5 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
         keys = list(result["levels"][0])
         lines = [",".join(keys)] + [",".join(str(lv[k]) for k in keys) for lv in result["levels"]]
         tmp.write_text("\n".join(lines) + "\n")
-    write_json(out_json, result)
+    write_result(out_json, result)
     return result

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from afa.evaluation.attack_settings import RECIPES, check_settings  # noqa: F401  (RECIPES: the public list)
-from afa.io import atomic_path, write_json
+from afa.io import atomic_path, write_result
 
 log = logging.getLogger(__name__)
 
@@ -138,5 +138,5 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     result = {**(meta or {}), "n": len(examples), "recipes": summaries,
               "settings": {k: v for k, v in s.items() if k != "datasets"}}
     write_csv(out_csv, records)
-    write_json(out_json, result)
+    write_result(out_json, result)
     return result
