@@ -61,6 +61,8 @@ runs.sort_values(RUN + ["seed"])[RUN + ["seed", "run_kind", "masking", "sentence
 # %%
 per_seed = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, **row}
                          for _, r in runs.iterrows() for row in r["rows"]])
+if per_seed.empty:
+    raise ValueError("no probe rows: every sentence of every run was skipped (see per_K.skipped in the result files)")
 KEYS = RUN + ["masking", "reward", "K", "comparison"]
 ORDER = list(dict.fromkeys(per_seed.comparison))  # the probe's order: the test first, the controls last
 per_seed["comparison"] = pd.Categorical(per_seed.comparison, ORDER, ordered=True)

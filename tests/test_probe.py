@@ -5,6 +5,7 @@ a 76 MB download, tested in test_robustness)."""
 import gzip
 import json
 import math
+import shutil
 import subprocess
 
 import pytest
@@ -189,6 +190,8 @@ def trained(tmp_path_factory):
     train(root / "data", root / "afa", "sst2", model, train_settings,
           {"objective": "afa", "K": 2, "M": 2, "masking": "replace", "reward": "detect",
            "disc": {"d_model": 16, "heads": 2, "d_ff": 32}}, 1, 32)
+    train(root / "data", root / "afa_cd", "sst2", model, train_settings,
+          {"objective": "afa", "K": 2, "M": 2, "masking": "delete", "reward": "confidence_drop"}, 1, 32)
     return root
 
 
@@ -221,6 +224,18 @@ def test_a_baseline_run_has_only_confidence_drop_and_an_afa_run_all_three(traine
     with gzip.open(trained / "out_b" / "p.examples.jsonl.gz", "rt") as f, \
          gzip.open(trained / "out_a" / "p.examples.jsonl.gz", "rt") as g:
         assert [(e["id"], e.get("masks")) for e in map(json.loads, f)] == [(e["id"], e.get("masks")) for e in map(json.loads, g)]
+
+
+def test_an_afa_run_without_a_discriminator_has_confidence_drop_under_its_own_masking(trained):
+    r = probe_run(trained, "afa_cd", "out_cd", K=[1])
+    assert r["run_kind"] == "afa" and r["masking"] == "delete" and r["rewards"] == ["confidence_drop"]
+    # a run trained before D was saved: its masking comes from train_metrics.json, its D is gone
+    old = trained / "afa_old"
+    shutil.copytree(trained / "afa", old)
+    (old / "afa.safetensors").unlink()
+    (old / "afa_config.json").unlink()
+    r = probe_run(trained, "afa_old", "out_old", K=[1])
+    assert r["run_kind"] == "afa_without_saved_D" and r["masking"] == "replace" and r["rewards"] == ["confidence_drop"]
 
 
 def test_a_baseline_run_probed_with_unigram_masking_reads_the_train_unigram(trained):
