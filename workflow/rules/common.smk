@@ -3,6 +3,9 @@ import json
 
 OUT = config["outdir"]
 RUN = OUT + "/models/{dataset}/{model}/{method}/seed{seed}"
+# NLTK data (WordNet, stopwords, POS tagger), built by prepare_attack_resources (robustness.smk):
+# read by the robustness attacks and by the probe's part-of-speech matching
+ATTACK_RESOURCES = OUT + "/resources/nltk_data"
 SPLITS = ["train", "validation", "test"]
 
 

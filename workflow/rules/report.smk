@@ -119,3 +119,22 @@ rule robustness_table:
         "../../env/report.yml"
     shell:
         RENDER
+
+
+rule probe_table:
+    input:
+        notebook="notebooks/probe_table.py",
+        results=probe_runs(OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.json"),
+        examples=probe_runs(OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz"),
+    output:
+        ipynb=OUT + "/probe_table.ipynb",
+        html=OUT + "/probe_table.html",
+        csv=OUT + "/probe_table.csv",
+    params:
+        parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
+    log:
+        OUT + "/logs/report/probe_table.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER

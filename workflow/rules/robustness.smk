@@ -2,7 +2,6 @@
 # (the table is in report.smk). TextAttack's NLTK data is built by a rule of its own from PyPI artefacts.
 
 ROBUSTNESS = config.get("robustness") or {}
-ATTACK_RESOURCES = OUT + "/resources/nltk_data"
 
 
 def robustness_runs(pattern):

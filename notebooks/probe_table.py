@@ -1,0 +1,142 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Table: mechanism probe, does each reward prefer masking sentiment-bearing tokens?
+#
+# AFA can only move attention towards the words that carry the label if its reward pays more for
+# masking them. The `evaluate_probe` rule takes held-out sentences (the validation split), masks K
+# polar tokens (SST word labels), K neutral tokens with the same part-of-speech tags, and two draws
+# of K random tokens, with the run's own masking mode, and scores every copy with each reward the run
+# has: `detect` and `deceive` from its discriminator D (AFA runs), `confidence_drop` from the target
+# (every run; a baseline's copies use `probe.masking_for_baseline`). Rows (`afa/evaluation/probe.py`):
+#
+# - **polar_vs_neutral**: the test. Same count, POS tags and length; only which words differ;
+# - **polar_vs_random**, **neutral_vs_random**: against an unselected K-token mask, same length;
+# - **random_vs_random**: the A/A control; 50 % up to noise, whatever the reward;
+# - **random_vs_none**: the length-only control: K random tokens masked (`delete`: a copy exactly K
+#   tokens shorter) against the sentence itself, the reward for masking at all.
+#
+# Per row: **share** of sentences where the first copy earns the higher reward (ties count half),
+# **mean difference** of the rewards and the paired **effect size** d = mean / sd of the
+# differences. Cells are the mean over seeds with a 95 % interval from a hierarchical bootstrap
+# (seeds resampled, then sentences within each drawn seed: `afa.stats.hierarchical_bootstrap`);
+# the per-seed values follow. `detect` and `deceive` read the same logit in opposite directions, so
+# their shares are complements.
+
+# %% tags=["parameters"]
+result_files = []   # JSON files written by `afa probe` (the .examples.jsonl.gz beside each is read too)
+out_csv = "probe_table.csv"
+bootstrap_resamples = 10000
+bootstrap_seed = 0
+
+# %%
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+
+from afa.evaluation.probe import effect_size, wins
+from afa.stats import hierarchical_bootstrap
+from afa.tables import load_runs
+
+runs = load_runs(result_files)
+RUN = ["dataset", "model", "method"]
+runs.sort_values(RUN + ["seed"])[RUN + ["seed", "run_kind", "masking", "sentences"]]
+
+# %% [markdown]
+# ## Per seed
+# Each run's own rows: the value and its 95 % bootstrap interval over that run's sentences.
+
+# %%
+per_seed = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, **row}
+                         for _, r in runs.iterrows() for row in r["rows"]])
+if per_seed.empty:
+    raise ValueError("no probe rows: every sentence of every run was skipped (see per_K.skipped in the result files)")
+KEYS = RUN + ["masking", "reward", "K", "comparison"]
+ORDER = list(dict.fromkeys(per_seed.comparison))  # the probe's order: the test first, the controls last
+per_seed["comparison"] = pd.Categorical(per_seed.comparison, ORDER, ordered=True)
+per_seed = per_seed.sort_values(KEYS + ["seed"]).reset_index(drop=True)
+
+
+FORMAT = {"share": ".3f", "mean_diff": ".3g", "effect_size": ".2f"}  # reward differences span orders of magnitude
+
+
+def cell(value, low, high, spec):
+    return "n/a" if value != value else f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
+
+
+shown = per_seed[KEYS + ["seed", "n"]].copy()
+for m in ("share", "mean_diff", "effect_size"):
+    shown[m] = [cell(v, lo, hi, FORMAT[m]) for v, lo, hi in zip(per_seed[m], per_seed[m + "_low"], per_seed[m + "_high"])]
+shown
+
+# %% [markdown]
+# ## Over seeds
+# Mean over seeds, 95 % interval resampling seeds and then sentences.
+
+# %%
+def examples(file):
+    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
+        return [e for e in map(json.loads, fh) if e["skipped"] is None]
+
+
+diffs = {}  # (run keys, seed, reward, K, comparison) -> per-sentence differences
+for _, r in runs.iterrows():
+    rows = {(row["reward"], row["K"], row["comparison"]): (row["first"], row["second"]) for row in r["rows"]}
+    by_K = {}
+    for e in examples(r["file"]):
+        by_K.setdefault(e["K"], []).append(e)
+    for (reward, K, comparison), (first, second) in rows.items():
+        diffs[(r.dataset, r.model, r.method, r.masking, reward, K, comparison, r.seed)] = np.array(
+            [e["rewards"][reward][first] - e["rewards"][reward][second] for e in by_K[K]])
+
+STATISTICS = {"share": (wins, np.mean), "mean_diff": (lambda d: d, np.mean), "effect_size": (lambda d: d, effect_size)}
+table = []
+for key, g in per_seed.groupby(KEYS, observed=True):
+    seeds = sorted(g.seed)
+    groups = [diffs[(*key, s)] for s in seeds]
+    row = {**dict(zip(KEYS, key)), "seeds": len(seeds),
+           "sentences": "/".join(str(len(x)) for x in groups) if len({len(x) for x in groups}) > 1 else len(groups[0])}
+    for m, (transform, statistic) in STATISTICS.items():
+        h = hierarchical_bootstrap([transform(x) for x in groups], statistic, bootstrap_resamples, bootstrap_seed)
+        row.update({m: cell(h["estimate"], h["ci_low"], h["ci_high"], FORMAT[m]), f"{m}_mean": h["estimate"],
+                    f"{m}_low": h["ci_low"], f"{m}_high": h["ci_high"],
+                    f"{m}_per_seed": ", ".join(f"{v:{FORMAT[m]}}" for v in g.sort_values("seed")[m])})
+    table.append(row)
+table = pd.DataFrame(table)
+table.to_csv(out_csv, index=False)
+table[KEYS + ["share", "mean_diff", "effect_size", "seeds", "sentences", "share_per_seed"]]
+
+# %% [markdown]
+# ## The test alone
+# Share of sentences where the polar mask earns more than the POS-matched neutral one (50 % = no
+# preference), next to the A/A control, per run kind and reward.
+
+# %%
+FOCUS = ["polar_vs_neutral", "random_vs_random", "random_vs_none"]
+focus = table[table.comparison.isin(FOCUS)]
+focus.pivot_table(index=RUN + ["masking", "reward", "K"], columns="comparison", values="share", aggfunc="first",
+                  observed=True).reindex(columns=FOCUS)
+
+# %% [markdown]
+# ## What D sees on the probe's copies
+# Share of unmasked sentences D calls unmasked (z < 0) and of each kind of copy it calls masked
+# (z > 0), per AFA run with a discriminator: near 100 % everywhere means the reward saturates.
+
+# %%
+disc = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, "K": e["K"],
+                      "unmasked": e["discriminator"]["accuracy_unmasked"],
+                      **{f"masked_{c}": v for c, v in e["discriminator"]["accuracy_masked"].items()}}
+                     for _, r in runs.iterrows() for e in r["per_K"] if "discriminator" in e])
+disc.round(3) if len(disc) else "no run with a discriminator"
