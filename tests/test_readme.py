@@ -1,6 +1,7 @@
-"""The README's two commands stay true: CI runs the second."""
+"""The README's two commands stay true (CI runs the second), and its library example runs."""
 
 import re
+
 from conftest import REPO
 
 
@@ -19,3 +20,16 @@ def test_ci_runs_the_readme_test_command():
     _, test = readme_commands()
     install_and_test = test.strip().splitlines()[-1].split("&& ", 2)[-1]  # after venv creation/activation
     assert install_and_test in (REPO / ".ci" / "run").read_text()
+
+
+def test_use_afa_on_your_own_model_runs_as_written(tmp_path, monkeypatch):
+    section = (REPO / "README.md").read_text().split("## Use AFA on your own model", 1)[1]
+    (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    assert len(code.strip().splitlines()) <= 20
+    monkeypatch.chdir(tmp_path)  # its output_dir is relative
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    trainer = scope["trainer"]
+    assert trainer.state.global_step == trainer.args.max_steps
+    assert all("L_adv" in h and "disc_acc" in h for h in trainer.state.log_history if "loss" in h)
+    assert list(tmp_path.glob("*/checkpoint-*/afa_state.pt"))

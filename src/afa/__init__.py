@@ -1,9 +1,33 @@
-"""Adversarial Feedback for Attention (AFA): a replication of arXiv 2512.20661.
+"""Adversarial Feedback for Attention (AFA): a replication of arXiv 2512.20661, and the method as a
+library:
+
+    from afa import AFA, AFAConfig, AFATrainer, attention_row, track_attention, maskable_tokens
+
+`AFAConfig` and `AFA` (method) are the objective's settings and state; `attention_row`,
+`track_attention` and `maskable_tokens` (hf) read a Hugging Face model's outputs for it;
+`AFATrainer` (trainer) is a `transformers.Trainer` that adds AFA to a sequence classifier.
+They are imported on first use, so `import afa` (the command line) loads neither torch nor the Trainer.
 
 Layers, lowest first (a module imports only from layers below it):
-    io -> data -> models -> objective, discriminator -> inference, checkpoint -> train
-       -> evaluation (metrics, accuracy, deletion, alignment; attack_settings, attack_resources
+    io -> data -> models -> objective, discriminator -> method, hf -> trainer, inference, checkpoint
+       -> train -> evaluation (metrics, accuracy, deletion, alignment; attack_settings, attack_resources
           -> attacks -> robustness) -> stats -> tables, report -> cli
 """
 
+import importlib
+
 __version__ = "0.1.0"
+
+_PUBLIC = {"AFA": "afa.method", "AFAConfig": "afa.method", "AFATrainer": "afa.trainer",
+           "attention_row": "afa.hf", "track_attention": "afa.hf", "maskable_tokens": "afa.hf"}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'afa' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -202,13 +202,19 @@ class HFClassifier(nn.Module):
         return ModelOutput(self.head(self.drop(out.last_hidden_state[:, 0])), row)
 
 
+# What eager attention modules call the dropout on their probabilities: BERT, DistilBERT, DeBERTa
+# `dropout`; GPT-2 `attn_dropout`; ALBERT `attention_dropout` (its `output_dropout` is another one).
+PROBS_DROPOUT_NAMES = ("dropout", "attn_dropout", "attention_dropout")
+
+
 def last_attention_dropout(encoder: nn.Module) -> nn.Dropout | None:
     """The nn.Dropout an eager attention module applies to its probabilities, of the last layer
     (modules register in layer order); None where attention dropout is functional (Llama: p = 0)."""
     found = None
     for module in encoder.modules():
-        if "attention" in type(module).__name__.lower() and isinstance(getattr(module, "dropout", None), nn.Dropout):
-            found = module.dropout
+        if "attention" in type(module).__name__.lower():
+            found = next((d for name in PROBS_DROPOUT_NAMES
+                          if isinstance(d := getattr(module, name, None), nn.Dropout)), found)
     return found
 
 

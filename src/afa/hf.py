@@ -1,0 +1,130 @@
+"""AFA on any Hugging Face model: the paper's A_{n,:} read from its outputs, and the tokens AFA may
+mask. `afa.trainer.AFATrainer` is built on these; a plain PyTorch loop uses them like this:
+
+    tracker = track_attention(model)                       # once, before training
+    out = model(**batch, output_attentions=True)           # eager attention
+    A = attention_row(out, batch["attention_mask"], "first", tracker)
+    maskable = maskable_tokens(batch["input_ids"], batch["attention_mask"], tokenizer)
+    L_adv, stats = afa(A, batch["input_ids"], batch["attention_mask"], maskable)
+
+Why a tracker: eager attention returns its probabilities *after* attention dropout, so in train
+mode `outputs.attentions` rows sum to about 1 - p and are noisy. The tracker reads the last layer's
+probabilities as they enter that dropout (as `afa.models.HFClassifier` does). Models whose attention
+dropout is a function call, not a module (Llama, Mistral, Qwen: `config.attention_dropout`, 0 by
+default), have nothing to hook; with p = 0 their `outputs.attentions` are already pre-dropout.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from afa.models import last_attention_dropout
+
+POOLINGS = ("first", "last")
+# config fields that set attention-probability dropout, across model families
+ATTENTION_DROPOUT_SETTINGS = ("attention_dropout", "attention_probs_dropout_prob", "attn_pdrop")
+
+
+class AttentionTracker:
+    """Keeps the last layer's attention probabilities from the model's latest forward, pre-dropout."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model_name = type(model).__name__
+        self.config = getattr(model, "config", None)
+        self.dropout = last_attention_dropout(model)
+        self.probs = None
+        self.handles = [model.register_forward_pre_hook(self._start)]
+        if self.dropout is not None:
+            self.handles.append(self.dropout.register_forward_pre_hook(self._keep))
+
+    def _start(self, model, args):
+        self.probs = None  # a row is never read from an earlier forward
+        if model.training and self.dropout is None:
+            name, p = functional_attention_dropout(self.config)
+            if p > 0:
+                raise ValueError(f"track_attention: {self.model_name} applies attention dropout as a function "
+                                 f"(config.{name} = {p}), so in train mode its attentions are post-dropout and "
+                                 f"cannot be read before it; set config.{name} = 0")
+
+    def _keep(self, module, inputs):
+        self.probs = inputs[0]
+
+    def take(self) -> torch.Tensor | None:
+        probs, self.probs = self.probs, None  # hold no graph between steps
+        return probs
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def track_attention(model: torch.nn.Module) -> AttentionTracker:
+    """Hook `model` so that `attention_row(..., tracker)` reads pre-dropout probabilities."""
+    return AttentionTracker(model)
+
+
+def functional_attention_dropout(config) -> tuple[str | None, float]:
+    for name in ATTENTION_DROPOUT_SETTINGS:
+        p = getattr(config, name, None)
+        if isinstance(p, (int, float)) and p > 0:
+            return name, float(p)
+    return None, 0.0
+
+
+def attention_row(outputs, attention_mask: torch.Tensor, pooling: str = "first",
+                  tracker: AttentionTracker | None = None) -> torch.Tensor:
+    """A_{n,:} [B, T]: the pooled token's last-layer attention over the input tokens, averaged
+    over heads, zero on padding.
+
+    pooling "first": the first real token ([CLS] of encoders; position 0 under right padding);
+    "last": the last real token (decoders classify from it), under right or left padding.
+    `outputs` comes from a call with output_attentions=True; with `tracker` (track_attention) the
+    probabilities are taken from before the attention dropout.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"attention_row: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    probs = tracker.take() if tracker is not None else None
+    from_outputs = probs is None
+    if from_outputs:
+        attentions = getattr(outputs, "attentions", None)
+        if not attentions or attentions[-1] is None:
+            raise ValueError("attention_row: the outputs hold no attention probabilities; call the model with "
+                             "output_attentions=True and load it with attn_implementation='eager'")
+        probs = attentions[-1]
+    B, T = attention_mask.shape
+    if probs.dim() != 4 or probs.shape[0] != B or probs.shape[-2:] != (T, T):
+        raise ValueError(f"attention_row: last-layer attention of shape {tuple(probs.shape)}, expected "
+                         f"[{B}, heads, {T}, {T}] for an attention_mask of shape {(B, T)}")
+    real = attention_mask.bool()
+    positions = torch.arange(T, device=real.device).expand(B, T)
+    n = (positions.masked_fill(~real, T).amin(-1) if pooling == "first"
+         else positions.masked_fill(~real, -1).amax(-1)).clamp(0, T - 1)
+    rows = probs[torch.arange(B, device=probs.device), :, n, :]  # [B, heads, T]
+    if from_outputs:
+        # Dropped-out rows sum to 1 only by chance: catch a train-mode model read without a tracker.
+        total = rows.float().sum(-1)
+        tol = 1e-3 if probs.dtype == torch.float32 else 2e-2
+        if ((total - 1).abs() > tol)[real.any(-1)].any():
+            raise ValueError("attention_row: the attention rows do not sum to 1, so they are post-dropout (train "
+                             "mode); pass tracker=track_attention(model), or set the attention dropout to 0")
+    return rows.mean(1) * attention_mask.to(rows.dtype)
+
+
+def maskable_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
+    """Real, non-special tokens [B, T] (bool): the only ones AFA may mask. `special_ids` is a
+    tokenizer (its all_special_ids) or the ids themselves."""
+    ids = getattr(special_ids, "all_special_ids", special_ids)
+    special = torch.tensor(sorted(set(ids)), dtype=input_ids.dtype, device=input_ids.device)
+    return attention_mask.bool() & ~torch.isin(input_ids, special)
+
+
+def default_pooling(config) -> str:
+    """"last" for decoders, which classify from the last real token; "first" ([CLS]) otherwise.
+    A decoder: config.is_decoder, or a model type with a causal-LM head and no masked-LM one."""
+    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+                                                        MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+    kind = getattr(config, "model_type", None)
+    decoder = getattr(config, "is_decoder", False) or (kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+                                                       and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+    return "last" if decoder else "first"

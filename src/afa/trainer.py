@@ -1,0 +1,178 @@
+"""`AFATrainer`: a `transformers.Trainer` that trains any ``AutoModelForSequenceClassification``
+with AFA, L = L_cls + lambda * L_adv, and the discriminator D one update behind each target update.
+
+    trainer = AFATrainer(model=model, args=TrainingArguments(...), processing_class=tokenizer,
+                         train_dataset=data, afa_config=AFAConfig(K=3, masking="delete"))
+    trainer.train()                                       # trainer.afa: D, its optimizer, the sampler
+
+Per optimizer step: every micro-batch adds lambda * L_adv to the Trainer's loss (rewards from D
+as it stands); after the step D takes `disc_steps` updates on the last micro-batch. The AFA
+statistics are averaged between logs and logged with the loss. Every checkpoint folder holds
+the AFA module (`AFA.save_pretrained`: D and its settings) and, with the optimizer, ``afa_state.pt``
+(D's optimizer, the sampler's generator, the collapse window), so ``train(resume_from_checkpoint=)``
+continues AFA where it stopped. With ``save_only_model`` a checkpoint keeps D but not that state.
+Under distributed training each process keeps its own D, trained on its own batches.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from safetensors.torch import load_file
+from transformers import Trainer, TrainerCallback
+
+from afa.hf import POOLINGS, attention_row, default_pooling, maskable_tokens, track_attention
+from afa.method import AFA, AFAConfig, unigram_distribution
+from afa.models import mask_token_id
+
+AFA_STATE = "afa_state.pt"
+
+
+class AFATrainer(Trainer):
+    def __init__(self, *args, afa_config: AFAConfig | dict | None = None, pooling: str | None = None,
+                 max_length: int | None = None, unigram: torch.Tensor | None = None, **kwargs):
+        """Trainer's own arguments, plus: `afa_config` (an AFAConfig, or its dict form with "lambda");
+        `pooling` "first" | "last" (default: from the model config, see afa.hf.default_pooling);
+        `max_length`, the longest input D must read (default: the tokenizer's, else the model's);
+        `unigram` [V] for masking "unigram" (default: counted from train_dataset's input_ids)."""
+        config = as_config(afa_config)  # bad settings fail here, before the Trainer sets up devices
+        if pooling is not None and pooling not in POOLINGS:
+            raise ValueError(f"AFATrainer: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        super().__init__(*args, **kwargs)
+        tokenizer, model = self.processing_class, self.model
+        if model is None or tokenizer is None:
+            raise ValueError("AFATrainer needs model= and its tokenizer as processing_class= "
+                             "(AFA reads the [MASK], padding and special token ids from it)")
+        if tokenizer.pad_token_id is None:
+            raise ValueError("AFATrainer: the tokenizer has no pad token; set tokenizer.pad_token "
+                             "(decoders: tokenizer.eos_token) and model.config.pad_token_id")
+        mask_id = mask_token_id(tokenizer)
+        if mask_id is None and config.masking == "replace":
+            raise ValueError("AFATrainer: masking 'replace' needs a [MASK] or [UNK] token, and the tokenizer has "
+                             "neither; use masking 'delete' or 'unigram'")
+        vocab_size = max(model.get_input_embeddings().num_embeddings, len(tokenizer))
+        self.max_length = max_length or longest_input(tokenizer, model.config)
+        if config.masking == "unigram" and unigram is None:
+            unigram = unigram_from(self.train_dataset, vocab_size, tokenizer.all_special_ids)
+        self.afa = AFA(config, vocab_size, self.max_length, tokenizer.pad_token_id if mask_id is None else mask_id,
+                       tokenizer.pad_token_id, unigram, seed=self.args.seed).to(self.args.device)
+        self.pooling = pooling or default_pooling(model.config)
+        self.special_ids = tokenizer.all_special_ids
+        self.attention_tracker = track_attention(model)
+        self._afa_sums = {}  # name -> (sum, count) since the last log
+        self.add_callback(DiscriminatorStep(self))
+
+    # -------------------------------------------------------------------------- the loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not model.training:  # evaluation: the classifier's loss alone
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, outputs = super().compute_loss(model, {**inputs, "output_attentions": True}, True, num_items_in_batch)
+        ids = inputs["input_ids"]
+        att = inputs.get("attention_mask", torch.ones_like(ids))
+        if ids.shape[1] > self.max_length:
+            raise ValueError(f"AFATrainer: a batch of length {ids.shape[1]} exceeds max_length {self.max_length} "
+                             f"(D's positions); truncate the inputs or pass a larger max_length")
+        A = attention_row(outputs, att, self.pooling, self.attention_tracker)
+        classify = None if self.afa.config.uses_discriminator else eval_logits(model)
+        L_adv, stats = self.afa(A, ids, att, maskable_tokens(ids, att, self.special_ids), classify=classify)
+        # The Trainer divides the loss by the accumulation steps unless the model or compute_loss_func
+        # normalises it over the whole step; L_adv is a per-batch mean, so it is divided here then.
+        if (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None:
+            L_adv = L_adv / self.current_gradient_accumulation_steps
+        self._keep_stats({"L_cls": loss.detach(), **stats})
+        loss = loss + self.afa.config.lambda_ * L_adv
+        return (loss, outputs) if return_outputs else loss
+
+    def discriminator_step(self) -> None:
+        L_D = self.afa.discriminator_step()
+        if L_D is not None:
+            self._keep_stats({"L_D": L_D})
+
+    # -------------------------------------------------------------------------- logs
+
+    def _keep_stats(self, stats: dict) -> None:
+        # summed as tensors: no device sync per step, one when the Trainer logs
+        for k, v in stats.items():
+            total, n = self._afa_sums.get(k, (0, 0))
+            self._afa_sums[k] = (total + v.detach().float(), n + 1)
+
+    def log(self, logs: dict, *args, **kwargs) -> None:
+        if "loss" in logs:  # the training log, not evaluation's or the final summary
+            logs.update({k: float(total) / n for k, (total, n) in self._afa_sums.items()})
+            self._afa_sums = {}
+        super().log(logs, *args, **kwargs)
+
+    # -------------------------------------------------------------------------- checkpoints
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+        super().save_model(output_dir, _internal_call)
+        if self.args.should_save:
+            self.afa.save_pretrained(output_dir or self.args.output_dir)
+
+    def _save_optimizer_and_scheduler(self, output_dir):
+        super()._save_optimizer_and_scheduler(output_dir)
+        if self.args.should_save:
+            torch.save({k: v for k, v in self.afa.state_dict().items() if not torch.is_tensor(v)},
+                       os.path.join(output_dir, AFA_STATE))
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is None:
+            return
+        if not os.path.exists(os.path.join(checkpoint, AFA_STATE)):
+            raise FileNotFoundError(f"AFATrainer: checkpoint {checkpoint} holds no AFA state ({AFA_STATE}); "
+                                    f"it was not written by AFATrainer, or with save_only_model")
+        tensors = load_file(os.path.join(checkpoint, "afa.safetensors"), device=str(self.args.device))
+        extra = torch.load(os.path.join(checkpoint, AFA_STATE), weights_only=True, map_location="cpu")
+        self.afa.load_state_dict({**tensors, **extra})
+
+
+class DiscriminatorStep(TrainerCallback):
+    """D's update after each target optimizer step (on_step_end: once per step, whatever the accumulation)."""
+
+    def __init__(self, trainer: AFATrainer):
+        self.trainer = trainer
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer.discriminator_step()
+
+
+def as_config(afa_config) -> AFAConfig:
+    if afa_config is None:
+        return AFAConfig()
+    if isinstance(afa_config, AFAConfig):
+        return afa_config
+    if isinstance(afa_config, dict):
+        return AFAConfig.from_dict(afa_config)
+    raise TypeError(f"AFATrainer: afa_config must be an AFAConfig or a dict, got {type(afa_config).__name__}")
+
+
+def eval_logits(model):
+    """The target as confidence_drop's classifier: eval mode (no dropout noise in r); AFA calls it without grad."""
+    def classify(input_ids, attention_mask):
+        model.eval()
+        try:
+            return model(input_ids=input_ids, attention_mask=attention_mask).logits
+        finally:
+            model.train()
+    return classify
+
+
+def longest_input(tokenizer, config) -> int:
+    # tokenizers without a limit report a huge sentinel (int(1e30))
+    n = getattr(tokenizer, "model_max_length", None)
+    if n is not None and n < 1_000_000:
+        return int(n)
+    n = getattr(config, "max_position_embeddings", None)
+    if n is None:
+        raise ValueError("AFATrainer: neither the tokenizer nor the model config gives a maximum length; "
+                         "pass max_length=")
+    return int(n)
+
+
+def unigram_from(dataset, vocab_size: int, special_ids) -> torch.Tensor:
+    if dataset is None or not hasattr(dataset, "__len__"):
+        raise ValueError("AFATrainer: masking 'unigram' needs unigram= or a sized train_dataset with input_ids")
+    return unigram_distribution([list(x["input_ids"]) for x in dataset], vocab_size, special_ids)

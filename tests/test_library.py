@@ -1,0 +1,322 @@
+"""AFA as a library: the attention row of any Hugging Face model, and AFATrainer. Tiny models
+built from configs: nothing is downloaded."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import TrainerCallback
+
+from afa import models
+from afa.hf import attention_row, default_pooling, maskable_tokens, track_attention
+from afa.method import AFA, AFAConfig
+
+TEXTS = ["a wonderful moving film", "dull", "the plot is thin but the acting is superb", "superb",
+         "thin and dull", "a moving plot", "wonderful acting", "the film is dull"]
+LABELS = [1, 0, 1, 1, 0, 1, 1, 0]
+TINY_D = {"d_model": 16, "heads": 2, "d_ff": 32}
+
+
+def tiny_bert(layers=2, **overrides):
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
+                                  intermediate_size=32, max_position_embeddings=32, **overrides)
+    cfg._attn_implementation = "eager"
+    return BertModel(cfg).eval()
+
+
+def tiny_llama(**overrides):
+    from transformers import LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      num_key_value_heads=2, max_position_embeddings=32, pad_token_id=0, **overrides)
+    cfg._attn_implementation = "eager"
+    return LlamaModel(cfg).eval()
+
+
+def padded(seqs, side):
+    """(input_ids, attention_mask) with `side` padding (pad id 0)."""
+    T = max(map(len, seqs))
+    ids, att = torch.zeros(len(seqs), T, dtype=torch.long), torch.zeros(len(seqs), T, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        where = slice(0, len(s)) if side == "right" else slice(T - len(s), T)
+        ids[i, where], att[i, where] = torch.tensor(s), 1
+    return ids, att
+
+
+SEQS = [[2, 10, 11, 12, 13, 3], [2, 14, 3], [2, 15, 16, 17, 3]]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("kind, pooling", [("bert", "first"), ("llama", "last")])
+def test_attention_row_pools_the_right_token_under_either_padding(kind, pooling, side):
+    model = tiny_bert() if kind == "bert" else tiny_llama()
+    ids, att = padded(SEQS, side)
+    kwargs = {}
+    if kind == "bert":  # absolute positions: left padding needs them counted from the first real token
+        kwargs["position_ids"] = (att.cumsum(-1) - 1).clamp_min(0)
+    with torch.no_grad():
+        A = attention_row(model(ids, attention_mask=att, output_attentions=True, **kwargs), att, pooling)
+    assert torch.allclose(A.sum(-1), torch.ones(len(SEQS)), atol=1e-5)
+    assert (A[att == 0] == 0).all()
+    for i, s in enumerate(SEQS):  # each row is the one the sequence gets alone, unpadded
+        alone_ids = torch.tensor([s])
+        with torch.no_grad():
+            alone = attention_row(model(alone_ids, output_attentions=True), torch.ones_like(alone_ids), pooling)[0]
+        assert torch.allclose(A[i][att[i] == 1], alone, atol=1e-5)
+
+
+def test_first_and_last_pooling_read_different_rows():
+    model = tiny_bert()
+    ids, att = padded(SEQS, "right")
+    with torch.no_grad():
+        out = model(ids, attention_mask=att, output_attentions=True)
+    probs = out.attentions[-1].mean(1)
+    assert torch.allclose(attention_row(out, att, "first"), probs[:, 0] * att)
+    last = att.sum(-1) - 1
+    assert torch.allclose(attention_row(out, att, "last"), probs[torch.arange(3), last] * att)
+
+
+def test_row_is_read_before_attention_dropout_in_train_mode():
+    # one layer and no other dropout: the pre-dropout row in train mode is the eval row exactly
+    model = tiny_bert(layers=1, attention_probs_dropout_prob=0.5, hidden_dropout_prob=0.0)
+    ids, att = padded(SEQS, "right")
+    with torch.no_grad():
+        clean = attention_row(model(ids, attention_mask=att, output_attentions=True), att)
+    tracker = track_attention(model)
+    model.train()
+    A = attention_row(model(ids, attention_mask=att, output_attentions=True), att, "first", tracker)
+    assert torch.allclose(A, clean, atol=1e-6)
+    assert A.requires_grad  # L_adv's gradient reaches the target through it
+    with pytest.raises(ValueError, match="post-dropout"):  # the same call without the tracker
+        attention_row(model(ids, attention_mask=att, output_attentions=True), att)
+
+
+def test_tracker_never_returns_an_earlier_forwards_row():
+    model = tiny_bert(layers=1)
+    tracker = track_attention(model)
+    ids, att = padded(SEQS, "right")
+    with torch.no_grad():
+        model(ids[:1, :3], attention_mask=att[:1, :3], output_attentions=True)  # caught by the hook
+        out = model(ids, attention_mask=att, output_attentions=True)
+    assert attention_row(out, att, "first", tracker).shape == ids.shape
+    assert tracker.probs is None  # taken: no graph held until the next step
+
+
+def test_functional_attention_dropout_is_pre_dropout_at_zero_and_refused_above():
+    model = tiny_llama()  # no attention dropout module; attention_dropout = 0
+    tracker = track_attention(model)
+    ids, att = padded(SEQS, "left")
+    with torch.no_grad():
+        clean = attention_row(model(ids, attention_mask=att, output_attentions=True), att, "last", tracker)
+        model.train()
+        assert torch.allclose(attention_row(model(ids, attention_mask=att, output_attentions=True), att, "last",
+                                            tracker), clean)
+    dropped = tiny_llama(attention_dropout=0.2).train()
+    track_attention(dropped)
+    with pytest.raises(ValueError, match=r"config\.attention_dropout = 0\.2"):
+        dropped(ids, attention_mask=att, output_attentions=True)
+
+
+def test_attention_row_names_a_missing_attention_and_a_bad_pooling():
+    ids, att = padded(SEQS, "right")
+    with torch.no_grad():
+        out = tiny_bert()(ids, attention_mask=att)
+    with pytest.raises(ValueError, match="output_attentions=True"):
+        attention_row(out, att)
+    with pytest.raises(ValueError, match="pooling must be one of first, last"):
+        attention_row(out, att, "cls")
+
+
+def test_maskable_tokens_are_real_and_not_special():
+    tok = models.build_word_tokenizer(TEXTS, 100, 1, 16)
+    batch = models.collate(tok, models.encode(tok, TEXTS, 16), "cpu")
+    got = maskable_tokens(batch["input_ids"], batch["attention_mask"], tok)
+    assert torch.equal(got, batch["maskable"])  # the pipeline's rule
+    assert torch.equal(got, maskable_tokens(batch["input_ids"], batch["attention_mask"], tok.all_special_ids))
+    assert not got[:, 0].any() and not got[batch["attention_mask"] == 0].any()
+
+
+def test_default_pooling_is_last_for_decoders_only():
+    from transformers import BertConfig, DistilBertConfig, GPT2Config, LlamaConfig
+
+    assert [default_pooling(c()) for c in (BertConfig, DistilBertConfig, LlamaConfig, GPT2Config)] == \
+        ["first", "first", "last", "last"]
+    assert default_pooling(BertConfig(is_decoder=True)) == "last"
+
+
+def test_import_afa_is_light_and_exports_the_library():
+    code = "import sys, afa; assert 'torch' not in sys.modules, 'import afa loaded torch'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    from afa import AFA, AFAConfig, AFATrainer, attention_row, maskable_tokens, track_attention  # noqa: F401
+
+    assert AFATrainer.__module__ == "afa.trainer" and AFA.__module__ == "afa.method"
+    with pytest.raises(ImportError, match="cannot import name 'Trainer'"):  # unknown names still fail
+        from afa import Trainer  # noqa: F401
+
+
+# ----------------------------------------------------------------------------- AFATrainer
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return models.build_word_tokenizer(TEXTS, 100, 1, 16)
+
+
+@pytest.fixture(scope="module")
+def dataset(tokenizer):
+    from datasets import Dataset
+
+    return Dataset.from_dict({"text": TEXTS, "label": LABELS}).map(
+        lambda b: tokenizer(b["text"], truncation=True, max_length=16), batched=True)
+
+
+def make_trainer(tokenizer, dataset, out, afa_config=None, **args):
+    from transformers import TrainingArguments
+
+    from afa import AFATrainer
+
+    model = tiny_seq_classifier(len(tokenizer))
+    settings = dict(max_steps=1, per_device_train_batch_size=4, learning_rate=1e-2, logging_steps=1,
+                    save_strategy="no", report_to="none", use_cpu=True, seed=0, disable_tqdm=True)
+    return AFATrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
+                      afa_config=afa_config or AFAConfig(K=2, M=2, masking="replace", disc=TINY_D),
+                      args=TrainingArguments(str(out), **{**settings, **args}))
+
+
+def tiny_seq_classifier(vocab_size):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    cfg._attn_implementation = "eager"
+    return BertForSequenceClassification(cfg)
+
+
+def snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items() if torch.is_tensor(v)}
+
+
+def changed(before, after):
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+def test_one_step_trains_target_and_discriminator_and_logs_afa_stats(tokenizer, dataset, tmp_path):
+    trainer = make_trainer(tokenizer, dataset, tmp_path)
+    target, D = snapshot(trainer.model), snapshot(trainer.afa.D)
+    trainer.train()
+    assert "bert.encoder.layer.1.attention.self.query.weight" in changed(target, snapshot(trainer.model))
+    assert changed(D, snapshot(trainer.afa.D)) >= {"encoder.tok.weight", "head.weight"}
+    (logged,) = [h for h in trainer.state.log_history if "loss" in h]
+    for stat in ("L_cls", "L_adv", "disc_acc", "adv_sd", "attn_entropy", "reward", "explore_rate", "L_D"):
+        assert isinstance(logged[stat], float), stat
+    assert logged["loss"] == pytest.approx(logged["L_cls"] + 0.5 * logged["L_adv"], abs=1e-4)  # loss: 4 decimals
+
+
+def test_L_adv_reaches_the_target(tokenizer, dataset, tmp_path):
+    def after_one_step(lambda_):
+        trainer = make_trainer(tokenizer, dataset, tmp_path / str(lambda_),
+                               AFAConfig(K=2, M=2, lambda_=lambda_, disc=TINY_D))
+        trainer.train()
+        return snapshot(trainer.model)
+    assert "bert.encoder.layer.1.attention.self.query.weight" in changed(after_one_step(0.0), after_one_step(5.0))
+
+
+def test_discriminator_steps_once_per_optimizer_step_under_accumulation(tokenizer, dataset, tmp_path):
+    trainer = make_trainer(tokenizer, dataset, tmp_path, max_steps=2, per_device_train_batch_size=2,
+                           gradient_accumulation_steps=2)
+    calls = []
+    trainer.afa.register_forward_hook(lambda *a: calls.append("afa"))
+    inner = trainer.afa.discriminator_step
+    trainer.afa.discriminator_step = lambda: calls.append("D") or inner()
+    trainer.train()
+    assert calls == ["afa", "afa", "D", "afa", "afa", "D"]
+    first_param = next(trainer.afa.D.parameters())
+    assert int(trainer.afa.opt_D.state[first_param]["step"]) == 2
+
+
+def test_checkpoint_holds_the_afa_state_and_resume_restores_it(tokenizer, dataset, tmp_path):
+    # a constant learning rate: the two-step run's schedule is then the four-step run's first half
+    settings = dict(per_device_train_batch_size=2, lr_scheduler_type="constant")
+    unbroken = make_trainer(tokenizer, dataset, tmp_path / "unbroken", max_steps=4, **settings)
+    unbroken.train()
+
+    first = make_trainer(tokenizer, dataset, tmp_path / "run", max_steps=2, save_strategy="steps", save_steps=2,
+                         **settings)
+    first.train()
+    ckpt = tmp_path / "run" / "checkpoint-2"
+    assert {"afa.safetensors", "afa_config.json", "afa_state.pt"} <= {p.name for p in ckpt.iterdir()}
+    saved = load_file(str(ckpt / "afa.safetensors"))
+    assert not changed(snapshot(first.afa), saved)
+    assert not changed(snapshot(first.afa.D), snapshot(AFA.from_pretrained(ckpt).D))
+
+    resumed = make_trainer(tokenizer, dataset, tmp_path / "run", max_steps=4, **settings)
+    assert changed(snapshot(first.afa), snapshot(resumed.afa))  # a fresh D before the resume
+    at_start = {}
+
+    class Look(TrainerCallback):  # on_train_begin comes after the checkpoint is loaded
+        def on_train_begin(self, *args, **kwargs):
+            at_start.update(weights=snapshot(resumed.afa), extra=copy.deepcopy(resumed.afa.get_extra_state()))
+
+    resumed.add_callback(Look())
+    resumed.train(resume_from_checkpoint=str(ckpt))
+    assert not changed(snapshot(first.afa), at_start["weights"])
+    state, want = at_start["extra"], first.afa.get_extra_state()
+    assert torch.equal(state["generator"], want["generator"]) and state["step"] == want["step"] == 2
+    assert torch.equal(state["opt_D"]["state"][0]["exp_avg"], want["opt_D"]["state"][0]["exp_avg"])
+    # and the two steps after it land where the unbroken four-step run did, target and D alike
+    assert not changed(snapshot(unbroken.afa), snapshot(resumed.afa))
+    assert not changed(snapshot(unbroken.model), snapshot(resumed.model))
+
+
+def test_a_decoder_is_pooled_at_its_last_token_under_left_padding(tokenizer, dataset, tmp_path):
+    from transformers import LlamaConfig, LlamaForSequenceClassification, TrainingArguments
+
+    from afa import AFATrainer
+
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.padding_side = "left"
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32, num_labels=2,
+                      pad_token_id=tokenizer.pad_token_id)
+    cfg._attn_implementation = "eager"
+    trainer = AFATrainer(model=LlamaForSequenceClassification(cfg), processing_class=tokenizer,
+                         train_dataset=dataset, afa_config=AFAConfig(K=2, M=2, disc=TINY_D),
+                         args=TrainingArguments(str(tmp_path), max_steps=1, per_device_train_batch_size=4,
+                                                logging_steps=1, save_strategy="no", report_to="none", use_cpu=True))
+    assert trainer.pooling == "last"
+    rows = []
+    real_compute = trainer.afa.forward
+    trainer.afa.forward = lambda A, ids, att, *rest, **kw: rows.append((A, att)) or real_compute(A, ids, att, *rest, **kw)
+    trainer.train()
+    ((A, att),) = rows
+    assert (att[:, 0] == 0).any() and (att[:, -1] == 1).all()  # left-padded
+    assert torch.allclose(A.sum(-1), torch.ones(len(A)), atol=1e-5) and (A[att == 0] == 0).all()
+
+
+def test_confidence_drop_and_unigram_masking_need_no_extra_arguments(tokenizer, dataset, tmp_path):
+    trainer = make_trainer(tokenizer, dataset, tmp_path, AFAConfig(K=2, M=2, reward="confidence_drop",
+                                                                   masking="unigram"))
+    assert trainer.afa.D is None
+    assert trainer.afa.unigram.sum() == pytest.approx(1.0)
+    assert (trainer.afa.unigram[tokenizer.all_special_ids] == 0).all()
+    trainer.train()
+    (logged,) = [h for h in trainer.state.log_history if "loss" in h]
+    assert "L_adv" in logged and "disc_acc" not in logged
+    assert trainer.model.training  # classify put it back in train mode
+
+
+@pytest.mark.parametrize("bad, message", [({"K": 0}, "AFAConfig.K must be a positive integer"),
+                                          ({"lamda": 1.0}, "AFAConfig: unknown setting 'lamda'"),
+                                          ({"disc": {"heads": 3}}, "AFAConfig.disc.d_model"),
+                                          ("K=3", "afa_config must be an AFAConfig or a dict")])
+def test_bad_afa_config_is_refused_naming_the_field(tokenizer, dataset, tmp_path, bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make_trainer(tokenizer, dataset, tmp_path, bad)
