@@ -246,9 +246,18 @@ def test_bad_hub_input_is_one_line_naming_dataset_split_and_column(name, broken,
     assert not rec.exists()
 
 
-def test_a_hub_copy_that_is_not_there_is_one_line(monkeypatch, tmp_path, capsys):
-    patch_hub(monkeypatch, "someone/else", DatasetDict())
+@pytest.mark.parametrize("error", [
+    ConnectionError("Couldn't reach 'stanfordnlp/imdb' on the Hub (LocalEntryNotFoundError)"),  # no network
+    FileNotFoundError("Dataset 'stanfordnlp/imdb' doesn't exist on the Hub or cannot be accessed."),
+])
+def test_a_hub_that_cannot_be_reached_is_one_line(error, monkeypatch, tmp_path, capsys):
+    def load_dataset(path, **kwargs):
+        raise error
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     assert cli.main(["download", "--dataset", "imdb", "--source", "hub", "--out", str(tmp_path),
                      "--record", str(tmp_path / "r.json")]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [
-        "afa download: error: Dataset 'stanfordnlp/imdb' doesn't exist on the Hub"]
+        f"afa download: error: hub stanfordnlp/imdb: cannot load it for dataset imdb ({error}); "
+        "without a network use data.source: mirror"]
+    assert not (tmp_path / "r.json").exists()

@@ -298,7 +298,11 @@ def download_hub(spec: DatasetSpec, out_root: Path) -> Path:
         raise DataError(f"{spec.name} has no hub source; use data.source: mirror")
     import datasets  # heavy import, only needed here
 
-    splits = datasets.load_dataset(hub.repo)
+    try:
+        splits = datasets.load_dataset(hub.repo)
+    except OSError as e:  # no network, or no such hub id: datasets' own error, as one line
+        raise DataError(f"hub {hub.repo}: cannot load it for dataset {spec.name} ({e}); "
+                        "without a network use data.source: mirror") from None
     for hub_split in hub.splits.values():
         if hub_split not in splits:
             raise DataError(f"hub {hub.repo}: no split {hub_split!r} for dataset {spec.name} "
