@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import write_gz
+import yaml
+from conftest import REPO, write_gz
 
 from afa import data
 from afa.data import DataError
@@ -24,6 +25,17 @@ def test_sample_has_every_dataset_in_our_schema():
             assert all(0 <= r["label"] < spec.num_labels and r["text"] for r in rows)
             if spec.has_rationales:
                 assert all(len(r["tokens"]) == len(r["rationale_mask"]) == len(r["text"].split()) for r in rows)
+
+
+def test_config_schema_takes_its_dataset_names_from_the_registry():
+    """The schema names no dataset: workflow/Snakefile fills its two enums from ``DATASETS``."""
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+    assert schema["$defs"]["dataset"]["enum"] == schema["$defs"]["rationale_dataset"]["enum"] == []
+    text = (REPO / "config" / "schema.yaml").read_text()
+    assert not [name for name in data.DATASETS if re.search(rf"\b{name}\b", text)]
+    snakefile = (REPO / "workflow" / "Snakefile").read_text()
+    assert 'schema["$defs"]["dataset"]["enum"] = list(afa_data.DATASETS)' in snakefile
+    assert data.rationale_datasets() == ["eraser_movies", "sst_phrases"]
 
 
 def test_sample_checksums_match():
@@ -61,7 +73,7 @@ SENTENCES = ["the film is a quiet triumph .", "a quiet , sad film .", "the actin
 
 
 def phrase_rows(end=""):
-    """`end`: the hub's SST-2 rows end in a space."""
+    """`end`: GLUE's (and the hub's) SST-2 sentences end in a space; SST-2's clean-up strips it."""
     texts = list(dict.fromkeys(SENTENCES + [" ".join(t[i:i + n]) for t in map(str.split, SENTENCES)
                                             for n in (1, 2, 3) for i in range(len(t) - n + 1)]))
     return [{"idx": i, "text": t + end, "label": i % 2} for i, t in enumerate(texts)]
@@ -96,7 +108,7 @@ def test_sentence_split_shares_no_text_with_train(phrases, tmp_path):
     assert not [(t, v) for t in train for v in val if inside(t, v) or inside(v, t)]
     # exactly the rows inside a held-out sentence leave train; the other sentences stay whole
     rows = data.read_jsonl_gz(phrases / "sst2" / "train.jsonl.gz")
-    assert sorted(train) == sorted(r["text"] for r in rows if not any(inside(r["text"], v) for v in val))
+    assert sorted(train) == sorted(r["text"].strip() for r in rows if not any(inside(r["text"], v) for v in val))
     record = json.loads((tmp_path / "split.json").read_text())
     assert record["validation_by"] == "sentences"
     assert (record["sentences_found"], record["sentences_held_out"]) == (len(SENTENCES), 2)

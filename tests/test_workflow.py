@@ -42,6 +42,7 @@ def with_afa(**over):
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
     ({"data": {"source": "sample", "validation_sentence_fraction": 1}}, "1 is greater than or equal to the maximum of 1"),
     ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),
+    ({"per_dataset": {"sst-2": {"seeds": [1]}}}, "'sst-2' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
     ({"robustness": {"n": 0}}, "0 is less than the minimum of 1"),

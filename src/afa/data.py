@@ -7,6 +7,10 @@ optionally with ``<root>/SHA256SUMS``), the layout of the staged copies in ``sha
   - ``hub``:    the Hugging Face hub through ``datasets.load_dataset``, written into that layout.
 ``prepare`` then turns a mirror-layout folder into the normalised splits train / validation /
 test (test = the paper's report split) that training and evaluation read.
+
+A dataset is one ``DatasetSpec`` in ``DATASETS``: its labels, its splits in each source, its hub
+columns, its text clean-up and the rules its rows follow. No code elsewhere branches on a dataset's
+name, and the workflow's config schema takes its dataset names from ``DATASETS``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import json
 import random
 import re
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -30,38 +35,128 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True)
+class HubSource:
+    """Where a dataset lies on the Hugging Face hub, and how its published schema maps onto ours."""
+    repo: str  # the id passed to ``datasets.load_dataset``
+    splits: dict[str, str]  # mirror-layout split -> hub split
+    columns: dict[str, str]  # mirror-layout field -> hub column
+    # the hub label column's ClassLabel names, in code order: a re-encoded hub copy fails loudly
+    label_names: tuple[str, ...]
+    # more mirror-layout fields from the renamed row, for what the hub stores in another form
+    derive: Callable[[dict], dict] | None = None
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
+    """One dataset: everything the rest of the code knows about it. Nothing else branches on a name."""
     name: str
     num_labels: int
     label_names: tuple[str, ...]
     # source split name in the mirror layout for our "train" and "test" (the report split)
     mirror_splits: dict[str, str]
-    hub_id: str | None = None
-    hub_splits: dict[str, str] = field(default_factory=dict)
+    hub: HubSource | None = None
+    # the record field that holds a row's id; rows without one get their line number
+    id_field: str | None = None
+    # text clean-up, applied to the text from every source, so that all sources agree
+    clean: Callable[[str], str] | None = None
+    # a null label marks a row outside the task (neutral SST sentences), which is skipped
+    skip_null_label: bool = False
+    # rows carry 'tokens' and a 0/1 'rationale_mask' per token; the text is the tokens joined
     has_rationales: bool = False
     # Train rows are phrases cut from train sentences (SST-2), so a random row split would leak:
     # validation is carved from whole sentences instead (see ``split_sentences``).
     train_is_phrases: bool = False
 
 
+def drop_html_breaks(text: str) -> str:
+    """IMDB's reviews keep the site's ``<br />`` tags: markup, not words."""
+    return re.sub(r"<br\s*/?>", " ", text)
+
+
+def evidence_rationale(row: dict) -> dict:
+    """Tokens and rationale mask from the hub's ERASER row: a review and its evidence *strings*.
+
+    The hub keeps each evidence's text but not its token span, so the mask marks every run of
+    whole review tokens equal to an evidence string (``match_evidences``). That is exact when each
+    evidence string occurs once in its review, and a superset of the annotated spans when one
+    occurs more often. Checked on the staged ERASER train / val, whose spans are known: 156 of
+    13,878 / 20 of 1,517 evidence strings occur more than once, none nowhere; 1,543 of 1,600 /
+    190 of 200 reviews get the annotated mask exactly, and 132 of 106,877 / 39 of 9,953 marked
+    tokens are extra. ``evidence_ambiguous`` / ``evidence_unmatched`` count the row's evidence
+    strings found more than once / nowhere, so an inexact row can be told from an exact one.
+    """
+    tokens = row["text"].split()  # the review is ERASER's tokenised document, one sentence a line
+    mask, ambiguous, unmatched = match_evidences(tokens, row["evidences"])
+    return {"tokens": tokens, "rationale_mask": mask,
+            "evidence_ambiguous": ambiguous, "evidence_unmatched": unmatched}
+
+
+def match_evidences(tokens: list[str], evidences: list[str]) -> tuple[list[int], int, int]:
+    """(0/1 per token: inside a run of whole tokens equal to an evidence string,
+    evidence strings found more than once, evidence strings found nowhere)."""
+    mask, ambiguous, unmatched = [0] * len(tokens), 0, 0
+    for ev in evidences:
+        run = ev.split()
+        n = len(run)
+        starts = [s for s in range(len(tokens) - n + 1) if n and tokens[s:s + n] == run]
+        ambiguous += len(starts) > 1
+        unmatched += not starts
+        for s in starts:
+            mask[s:s + n] = [1] * n
+    return mask, ambiguous, unmatched
+
+
+def evidence_mask(tokens: list[str], evidences: list[str]) -> list[int]:
+    return match_evidences(tokens, evidences)[0]
+
+
+# The hub schemas, as published. Checked against the loading scripts each hub copy was built by
+# (huggingface/datasets, datasets/{sst2,imdb,ag_news,movie_rationales}/<name>.py) and the cards'
+# dataset_info (stanfordnlp/sst2, stanfordnlp/imdb; TFDS's catalogue of the hub's
+# movie_rationales and ag_news):
+#   stanfordnlp/sst2: idx int32, sentence string, label ClassLabel(negative, positive);
+#       train 67,349 / validation 872 / test 1,821 (test labels -1). The sentences are GLUE's tsv
+#       rows, which end in a space that the mirror's lack (hence ``str.strip``).
+#   stanfordnlp/imdb (config plain_text): text string, label ClassLabel(neg, pos); train 25,000 /
+#       test 25,000 / unsupervised 50,000 (labels -1). No id or rating column: a hub row's id is
+#       its line number (the mirror's, e.g. train_pos_2064, are not on the hub).
+#   fancyzhx/ag_news: text string (title + " " + description), label ClassLabel(World, Sports,
+#       Business, Sci/Tech); train 120,000 / test 7,600. The mirror's text is the same, stripped.
+#   eraser-benchmark/movie_rationales (formerly movie_rationales): review string (ERASER's docs
+#       file, one tokenised sentence a line), label ClassLabel(NEG, POS), evidences sequence of
+#       string (each evidence's text, no token span; see ``evidence_rationale``); train 1,600 /
+#       validation 200 / test 199. No annotation_id column: a hub row's id is its line number.
+# The full SST trees (sst_phrases) have no hub source; the mirror is theirs.
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
         DatasetSpec("sst2", 2, ("negative", "positive"), {"train": "train", "test": "dev"},
-                    "stanfordnlp/sst2", {"train": "train", "dev": "validation"}, train_is_phrases=True),
+                    HubSource("stanfordnlp/sst2", {"train": "train", "dev": "validation"},
+                              {"idx": "idx", "text": "sentence", "label": "label"}, ("negative", "positive")),
+                    id_field="idx", clean=str.strip, train_is_phrases=True),
         DatasetSpec("imdb", 2, ("negative", "positive"), {"train": "train", "test": "test"},
-                    "stanfordnlp/imdb", {"train": "train", "test": "test"}),
+                    HubSource("stanfordnlp/imdb", {"train": "train", "test": "test"},
+                              {"text": "text", "label": "label"}, ("neg", "pos")),
+                    id_field="id", clean=drop_html_breaks),
         DatasetSpec("agnews", 4, ("World", "Sports", "Business", "Sci/Tech"),
                     {"train": "train", "test": "test"},
-                    "fancyzhx/ag_news", {"train": "train", "test": "test"}),
+                    HubSource("fancyzhx/ag_news", {"train": "train", "test": "test"},
+                              {"text": "text", "label": "label"}, ("World", "Sports", "Business", "Sci/Tech")),
+                    clean=str.strip),
         DatasetSpec("eraser_movies", 2, ("negative", "positive"), {"train": "train", "test": "val"},
-                    "eraser-benchmark/movie_rationales", {"train": "train", "val": "validation"},
-                    has_rationales=True),
-        # The full SST trees have no hub copy in our schema; the mirror is the only source.
+                    HubSource("eraser-benchmark/movie_rationales", {"train": "train", "val": "validation"},
+                              {"text": "review", "label": "label", "evidences": "evidences"}, ("NEG", "POS"),
+                              derive=evidence_rationale),
+                    id_field="annotation_id", has_rationales=True),
         DatasetSpec("sst_phrases", 2, ("negative", "positive"), {"train": "train", "test": "dev"},
-                    has_rationales=True),
+                    id_field="id", skip_null_label=True, has_rationales=True),
     ]
 }
+
+
+def rationale_datasets() -> list[str]:
+    """The datasets with per-token rationales, which alignment can score."""
+    return [name for name, spec in DATASETS.items() if spec.has_rationales]
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -126,18 +221,18 @@ def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | N
     if "label" not in rec:
         raise DataError(f"{where}: record has no 'label' field")
     label = rec["label"]
-    if label is None and spec.name == "sst_phrases":
-        return None  # neutral SST sentences have no binary label; binary SST drops them too
+    if label is None and spec.skip_null_label:
+        return None
     if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < spec.num_labels:
         raise DataError(f"{where}: label {label!r} out of range 0..{spec.num_labels - 1} "
                         f"for dataset {spec.name}")
     text = rec.get("text")
+    if isinstance(text, str) and spec.clean:
+        text = spec.clean(text)
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{where}: record has no non-empty 'text' field")
-    out = {"id": str(rec.get("id", rec.get("idx", rec.get("annotation_id", lineno)))),
-           "text": text, "label": label}
-    if spec.name == "imdb":
-        out["text"] = re.sub(r"<br\s*/?>", " ", text)  # HTML line breaks are markup, not words
+    rid = rec.get(spec.id_field) if spec.id_field else None
+    out = {"id": str(lineno if rid is None else rid), "text": text, "label": label}
     if spec.has_rationales:
         tokens, mask = rec.get("tokens"), rec.get("rationale_mask")
         if not isinstance(tokens, list) or not isinstance(mask, list) or len(tokens) != len(mask):
@@ -192,38 +287,57 @@ def download(dataset: str, source: str, out_root: Path, mirror: str | None = Non
 
 
 def download_hub(spec: DatasetSpec, out_root: Path) -> Path:
-    if spec.hub_id is None:
+    """Write `spec`'s hub splits into mirror layout under `out_root` (see ``HubSource``).
+
+    Every split and column the spec names is checked before a row is written, and every label
+    against the spec's range, so a hub copy whose schema has changed stops the download with one
+    line naming the dataset, the split and the column.
+    """
+    hub = spec.hub
+    if hub is None:
         raise DataError(f"{spec.name} has no hub source; use data.source: mirror")
     import datasets  # heavy import, only needed here
 
-    for mirror_split, hub_split in spec.hub_splits.items():
-        ds = datasets.load_dataset(spec.hub_id, split=hub_split)
-        rows = (hub_record(spec, i, r) for i, r in enumerate(ds))
+    try:
+        splits = datasets.load_dataset(hub.repo)
+    except OSError as e:  # no network, or no such hub id: datasets' own error, as one line
+        raise DataError(f"hub {hub.repo}: cannot load it for dataset {spec.name} ({e}); "
+                        "without a network use data.source: mirror") from None
+    for hub_split in hub.splits.values():
+        if hub_split not in splits:
+            raise DataError(f"hub {hub.repo}: no split {hub_split!r} for dataset {spec.name} "
+                            f"(the hub has: {', '.join(splits)})")
+        check_hub_columns(spec, hub_split, splits[hub_split])
+    for mirror_split, hub_split in hub.splits.items():
+        rows = (hub_record(spec, hub_split, i, r) for i, r in enumerate(splits[hub_split]))
         write_jsonl_gz(out_root / spec.name / f"{mirror_split}.jsonl.gz", rows)
     return out_root
 
 
-def hub_record(spec: DatasetSpec, i: int, r: dict) -> dict:
-    """Map one hub row onto the fields of the mirror layout."""
-    if spec.name == "sst2":
-        return {"idx": r.get("idx", i), "text": r["sentence"], "label": r["label"]}
-    if spec.name == "eraser_movies":
-        tokens = r["review"].split()
-        return {"annotation_id": str(i), "label": r["label"], "text": r["review"],
-                "tokens": tokens, "rationale_mask": evidence_mask(tokens, r["evidences"])}
-    return {"id": str(i), "text": r["text"], "label": r["label"]}
+def check_hub_columns(spec: DatasetSpec, hub_split: str, ds) -> None:
+    hub, where = spec.hub, f"hub {spec.hub.repo}, split {hub_split!r}"
+    for column in hub.columns.values():
+        if column not in ds.column_names:
+            raise DataError(f"{where}: no column {column!r} for dataset {spec.name} "
+                            f"(columns: {', '.join(ds.column_names)})")
+    label = hub.columns["label"]
+    names = getattr(ds.features[label], "names", None)  # a ClassLabel says how it encodes labels
+    if names is not None and tuple(names) != hub.label_names:
+        raise DataError(f"{where}: column {label!r} encodes {list(names)}, dataset {spec.name} "
+                        f"expects {list(hub.label_names)}")
 
 
-def evidence_mask(tokens: list[str], evidences: list[str]) -> list[int]:
-    """0/1 per token: 1 where a hub evidence string occurs as a run of whole tokens."""
-    mask = [0] * len(tokens)
-    for ev in evidences:
-        ev_toks = ev.split()
-        n = len(ev_toks)
-        for s in range(len(tokens) - n + 1):
-            if n and tokens[s:s + n] == ev_toks:
-                mask[s:s + n] = [1] * n
-    return mask
+def hub_record(spec: DatasetSpec, hub_split: str, i: int, r: dict) -> dict:
+    """One hub row in the fields of the mirror layout (the row's hub columns, renamed)."""
+    hub = spec.hub
+    rec = {name: r[column] for name, column in hub.columns.items()}
+    label = rec["label"]
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label < spec.num_labels:
+        raise DataError(f"hub {hub.repo}, split {hub_split!r}, row {i}: column {hub.columns['label']!r} "
+                        f"is {label!r}, not a label 0..{spec.num_labels - 1} of dataset {spec.name}")
+    if hub.derive:
+        rec |= hub.derive(rec)
+    return rec
 
 
 # ----------------------------------------------------------------------------- splits

@@ -22,6 +22,9 @@ SIZES = {
     "eraser_movies": {"train": 100, "val": 40},
     "sst_phrases": {"train": 600, "dev": 200},
 }
+# (dataset, sample split) -> the mirror split its rows are drawn from, where that is another one;
+# sample splits drawn from one mirror split come from one draw, so they share no row
+DRAWN_FROM = {("agnews", "train"): "test"}
 
 
 def make_sample(mirror: Path, out: Path) -> None:
@@ -29,15 +32,16 @@ def make_sample(mirror: Path, out: Path) -> None:
     mirror, out = Path(mirror), Path(out)
     for name, sizes in SIZES.items():
         spec = DATASETS[name]
-        if name == "agnews":
-            pool = read_jsonl_gz(mirror / name / "test.jsonl.gz")
-            drawn = rng.sample(pool, sizes["train"] + sizes["test"])
-            parts = {"train": drawn[:sizes["train"]], "test": drawn[sizes["train"]:]}
-        else:
-            parts = {split: rng.sample(read_jsonl_gz(mirror / name / f"{split}.jsonl.gz"), n)
-                     for split, n in sizes.items()}
-        for split, rows in parts.items():
+        pools: dict[str, list[str]] = {}  # mirror split -> the sample splits drawn from it, in order
+        for split in sizes:
             assert split in spec.mirror_splits.values()
+            pools.setdefault(DRAWN_FROM.get((name, split), split), []).append(split)
+        parts = {}
+        for pool, splits in pools.items():
+            drawn = rng.sample(read_jsonl_gz(mirror / name / f"{pool}.jsonl.gz"), sum(sizes[s] for s in splits))
+            for split in splits:
+                parts[split], drawn = drawn[:sizes[split]], drawn[sizes[split]:]
+        for split, rows in parts.items():
             write_jsonl_gz(out / name / f"{split}.jsonl.gz", rows)
     files = sorted(p for p in out.rglob("*.jsonl.gz"))
     (out / "SHA256SUMS").write_text("".join(f"{sha256(p)}  ./{p.relative_to(out).as_posix()}\n" for p in files))
