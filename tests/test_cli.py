@@ -62,3 +62,16 @@ def test_result_files_record_the_code_that_made_them(tmp_path):
     p = got["provenance"]
     assert p["afa_version"] == afa.__version__ and len(p["objective_sha"]) == 16
     assert p["commit"] is None or len(p["commit"]) == 40  # None outside a git checkout (an installed wheel)
+
+
+def test_atomic_writes_get_the_umask_mode_not_mkstemps_private_one(tmp_path):
+    import os
+
+    from afa.io import write_json
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "r.json", {})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644

@@ -378,3 +378,17 @@ def test_signal_health_counts_identical_mask_sets():
     _, afa, _ = tiny_afa(K=1, M=8, eps=0.0)
     _, stats = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"])
     assert stats["identical_masks"].item() < 1.0
+
+
+def test_saved_afa_loads_back_and_a_mismatched_file_is_refused(tmp_path):
+    model, afa, batch = tiny_afa(masking="unigram")
+    afa.save_pretrained(tmp_path)
+    back = AFA.from_pretrained(tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(afa.state_dict().values(), back.state_dict().values())
+               if torch.is_tensor(a))
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(str(tmp_path / "afa.safetensors"))
+    tensors["D.head.bias_renamed"] = tensors.pop("D.head.bias")
+    save_file(tensors, str(tmp_path / "afa.safetensors"))
+    with pytest.raises(ValueError, match="afa.safetensors: does not match afa_config.json"):
+        AFA.from_pretrained(tmp_path)

@@ -275,7 +275,13 @@ class AFA(nn.Module):
         afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
                   meta["pad_id"], tensors.get("unigram") if tensors.get("unigram", torch.zeros(0)).numel() else None,
                   meta["seed"])
-        afa.load_state_dict(tensors, strict=False)  # no extra state: a probe needs no optimizer
+        # strict for the tensors (a renamed or missing D weight must not load as a random D);
+        # only the extra state (optimizer, generator) is absent: a probe needs none of it
+        missing, unexpected = afa.load_state_dict(tensors, strict=False)
+        missing = [k for k in missing if k != "_extra_state"]
+        if missing or unexpected:
+            raise ValueError(f"{Path(folder) / 'afa.safetensors'}: does not match afa_config.json "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         return afa.to(device).eval()
 
 
