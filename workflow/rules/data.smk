@@ -11,6 +11,8 @@ rule download:
         hub_dir=OUT + "/data/hub",
     log:
         OUT + "/logs/download/{dataset}.log",
+    benchmark:
+        OUT + "/benchmarks/download/{dataset}.tsv",
     conda:
         "../../env/data.yml"
     shell:
@@ -29,6 +31,8 @@ rule prepare:
         settings=as_json({k: v for k, v in config["data"].items() if k not in ("source", "mirror")}),
     log:
         OUT + "/logs/prepare/{dataset}.log",
+    benchmark:
+        OUT + "/benchmarks/prepare/{dataset}.tsv",
     conda:
         "../../env/data.yml"
     shell:
@@ -45,6 +49,8 @@ rule lexicon:
         data=OUT + "/data/{dataset}",
     log:
         OUT + "/logs/lexicon/{dataset}.log",
+    benchmark:
+        OUT + "/benchmarks/lexicon/{dataset}.tsv",
     conda:
         "../../env/data.yml"
     shell:

@@ -16,6 +16,8 @@ rule evaluate_accuracy:
         meta=lambda wc: as_json(dict(wc.items())),
     log:
         OUT + "/logs/evaluate_accuracy/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_accuracy/{dataset}/{model}/{method}/seed{seed}.tsv",
     conda:
         "../../env/train.yml"
     shell:
@@ -43,6 +45,8 @@ rule evaluate_deletion:
         settings=lambda wc: as_json(deletion_settings(wc.dataset)),
     log:
         OUT + "/logs/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.tsv",
     conda:
         "../../env/train.yml"
     shell:
@@ -64,6 +68,8 @@ rule evaluate_alignment:
         settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k != "pairs"}),
     log:
         OUT + "/logs/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.tsv",
     conda:
         "../../env/train.yml"
     shell:
@@ -110,6 +116,8 @@ rule evaluate_probe:
                           "bootstrap_seed": config.get("statistics", {}).get("bootstrap_seed", 0)}),
     log:
         OUT + "/logs/evaluate_probe/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_probe/{dataset}/{model}/{method}/seed{seed}.tsv",
     conda:
         "../../env/robustness.yml"
     shell:

@@ -20,6 +20,8 @@ rule main_table:
         parameters=lambda wc, input, output: as_json({"metric_files": list(input.metrics), "out_csv": output.csv, **BOOT}),
     log:
         OUT + "/logs/report/main_table.log",
+    benchmark:
+        OUT + "/benchmarks/report/main_table.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -40,6 +42,8 @@ rule deletion_curves:
             {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png, **BOOT}),
     log:
         OUT + "/logs/report/deletion_curves.log",
+    benchmark:
+        OUT + "/benchmarks/report/deletion_curves.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -58,6 +62,8 @@ rule rationale_table:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
         OUT + "/logs/report/rationale_table.log",
+    benchmark:
+        OUT + "/benchmarks/report/rationale_table.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -77,6 +83,8 @@ rule attention_heatmaps:
             {"example_files": list(input.examples), "n_examples": STATS.get("heatmap_examples", 6), "out_png": output.png}),
     log:
         OUT + "/logs/report/attention_heatmaps.log",
+    benchmark:
+        OUT + "/benchmarks/report/attention_heatmaps.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -97,6 +105,8 @@ rule signal_health:
             {"metric_files": list(input.metrics), "out_csv": output.csv, "out_png": output.png}),
     log:
         OUT + "/logs/report/signal_health.log",
+    benchmark:
+        OUT + "/benchmarks/report/signal_health.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -115,6 +125,8 @@ rule robustness_table:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
         OUT + "/logs/report/robustness_table.log",
+    benchmark:
+        OUT + "/benchmarks/report/robustness_table.tsv",
     conda:
         "../../env/report.yml"
     shell:
@@ -134,6 +146,8 @@ rule probe_table:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
         OUT + "/logs/report/probe_table.log",
+    benchmark:
+        OUT + "/benchmarks/report/probe_table.tsv",
     conda:
         "../../env/report.yml"
     shell:

@@ -25,6 +25,8 @@ rule prepare_attack_resources:
         out=ATTACK_RESOURCES,
     log:
         OUT + "/logs/prepare_attack_resources.log",
+    benchmark:
+        OUT + "/benchmarks/prepare_attack_resources.tsv",
     conda:
         "../../env/robustness.yml"
     shell:
@@ -47,6 +49,8 @@ rule evaluate_robustness:
         settings=as_json({k: v for k, v in ROBUSTNESS.items() if k != "datasets"}),
     log:
         OUT + "/logs/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.tsv",
     threads: config.get("threads", {}).get("robustness", 1)
     conda:
         "../../env/robustness.yml"

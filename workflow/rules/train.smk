@@ -26,6 +26,8 @@ rule train:
         lexicon=lambda wc, input: f"--lexicon {input.lexicon}" if "lexicon" in input.keys() else "",
     log:
         OUT + "/logs/train/{dataset}/{model}/{method}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/train/{dataset}/{model}/{method}/seed{seed}.tsv",
     threads: config.get("threads", {}).get("train", 2)
     resources:
         gpu=config.get("resources", {}).get("train", {}).get("gpu", 0),
