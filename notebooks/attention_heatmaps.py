@@ -24,7 +24,7 @@
 # span). Data: the per-example files of the `evaluate_alignment` rule.
 
 # %% tags=["parameters"]
-example_files = []   # .examples.jsonl.gz files written by `afa align`, all methods
+example_files = []   # .examples.jsonl.gz files written by `afa alignment`, all methods
 n_examples = 6
 out_png = "attention_heatmaps.png"
 

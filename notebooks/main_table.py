@@ -22,7 +22,7 @@
 # comes from the `evaluate_accuracy` rule of this run.
 
 # %% tags=["parameters"]
-metric_files = []   # JSON files written by `afa evaluate` (the .predictions.csv beside each is read too)
+metric_files = []   # JSON files written by `afa accuracy` (the .predictions.csv beside each is read too)
 out_csv = "main_table.csv"
 bootstrap_resamples = 10000
 bootstrap_seed = 0

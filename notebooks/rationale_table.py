@@ -31,7 +31,7 @@
 # leans on positions, so this is what an attention row must beat to show it follows content).
 
 # %% tags=["parameters"]
-result_files = []   # JSON files written by `afa align` (the .examples.jsonl.gz beside each is read too)
+result_files = []   # JSON files written by `afa alignment` (the .examples.jsonl.gz beside each is read too)
 out_csv = "rationale_table.csv"
 bootstrap_resamples = 10000
 bootstrap_seed = 0

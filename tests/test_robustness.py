@@ -15,7 +15,7 @@ import torch
 
 from afa import data, models
 from afa.data import DataError
-from afa.evaluation import attack_resources
+from afa.resources import nltk_data as attack_resources
 from afa.evaluation.robustness import RECIPES, check_settings, pick_examples, summarise
 
 

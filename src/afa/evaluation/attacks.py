@@ -1,7 +1,7 @@
 """TextAttack 0.3.11 parts: a ModelWrapper around our models, and the attack recipes we run offline.
 
 Importing this module imports TextAttack, which needs NLTK data: call
-``afa.evaluation.attack_resources.use_resources(<folder>)`` first (``afa robustness`` does).
+``afa.resources.nltk_data.use_resources(<folder>)`` first (``afa robustness`` does).
 
 Recipes (``build_attack``):
   - ``deepwordbug``, ``pwws``, ``pruthi``: TextAttack's own recipes, unchanged;
@@ -36,7 +36,7 @@ try:
     import textattack  # noqa: F401  (needs the NLTK data at import)
 except LookupError as e:  # NLTK data missing
     raise FileNotFoundError("TextAttack needs NLTK data (stopwords, WordNet): prepare it with "
-                            "`afa prepare-attack-resources` and call attack_resources.use_resources() "
+                            "`afa prepare-attack-resources` and call nltk_data.use_resources() "
                             f"before importing afa.evaluation.attacks ({str(e).strip().splitlines()[0]})") from None
 from textattack import Attack
 from textattack.attack_recipes import DeepWordBugGao2018, Pruthi2019, PWWSRen2019, TextFoolerJin2019

@@ -129,7 +129,7 @@ def read_lexicon(path) -> tuple[set[str], set[str]]:
 
 def nltk_tagger(resources) -> Tagger:
     """NLTK's averaged-perceptron tagger, universal tagset, from the folder of ``prepare-attack-resources``."""
-    from afa.evaluation.attack_resources import use_resources
+    from afa.resources.nltk_data import use_resources
 
     use_resources(resources)  # before NLTK is imported: it reads NLTK_DATA once
     import nltk

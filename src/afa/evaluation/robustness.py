@@ -125,7 +125,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     """
     s = check_settings(settings)
     if resources is not None:
-        from afa.evaluation.attack_resources import use_resources
+        from afa.resources.nltk_data import use_resources
 
         use_resources(resources)
     from afa.evaluation.attacks import AFAModelWrapper
