@@ -39,6 +39,7 @@ def with_afa(**over):
     (with_afa(reward="fool"), "'fool' is not one of ['detect', 'deceive', 'confidence_drop']"),
     ({"datasets": ["sst3"]}, "'sst3' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"models": ["bert"]}, "models lists 'bert', which model_settings does not define"),
+    ({"data": {"source": "hub"}}, "dataset 'sst_phrases' has no hub source"),
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
     ({"data": {"source": "sample", "validation_sentence_fraction": 1}}, "1 is greater than or equal to the maximum of 1"),
     ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),

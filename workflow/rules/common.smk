@@ -9,6 +9,21 @@ ATTACK_RESOURCES = OUT + "/resources/nltk_data"
 SPLITS = ["train", "validation", "test"]
 
 
+def data_source(dataset):
+    """`data.sources` (per dataset) beats `data.source`."""
+    return config["data"].get("sources", {}).get(dataset, config["data"]["source"])
+
+
+def check_sources():
+    """A dataset the hub does not carry (the SST trees) must come from a mirror: say so before any job."""
+    from afa import data as afa_data
+
+    for ds in DATASETS:
+        if data_source(ds) == "hub" and afa_data.get_spec(ds).hub is None:
+            raise ValueError(f"config: dataset {ds!r} has no hub source (needed by alignment.pairs or lexicons); "
+                             f"set data.sources: {{{ds}: mirror}} and data.mirror to a folder holding it")
+
+
 def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
     narrowed = config.get("per_dataset", {})
@@ -77,3 +92,4 @@ def as_json(obj):
 
 
 check_names()
+check_sources()

@@ -6,7 +6,7 @@ rule download:
     output:
         record=OUT + "/data/{dataset}/source.json",
     params:
-        source=config["data"]["source"],
+        source=lambda wc: data_source(wc.dataset),
         mirror=config["data"].get("mirror") or "",
         hub_dir=OUT + "/data/hub",
     log:
