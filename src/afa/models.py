@@ -207,6 +207,37 @@ class HFClassifier(nn.Module):
 PROBS_DROPOUT_NAMES = ("dropout", "attn_dropout", "attention_dropout")
 
 
+class DecoderClassifier(nn.Module):
+    """A decoder LM (the Llama family: SmolLM2) with a linear head on its last real token, which
+    is the end-of-sequence token `encode` appends: a special token, so AFA never masks the token
+    it reads the policy from. Its last-layer attention row is the policy; Llama's attention
+    dropout is functional and 0, so the row is pre-dropout. LoRA adapters (peft) when `lora` is set.
+    """
+
+    def __init__(self, backbone, num_labels: int, lora: dict | None = None):
+        super().__init__()
+        if lora:
+            from peft import LoraConfig, get_peft_model
+
+            backbone = get_peft_model(backbone, LoraConfig(r=lora.get("r", 8), lora_alpha=lora.get("alpha", 16),
+                                                           lora_dropout=lora.get("dropout", 0.05),
+                                                           target_modules=lora.get("target_modules",
+                                                                                   ["q_proj", "k_proj", "v_proj", "o_proj"])))
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.config.hidden_size, num_labels)
+        if getattr(backbone.config, "attention_dropout", 0.0):
+            raise ValueError(f"decoder attention_dropout is {backbone.config.attention_dropout}: the policy row "
+                             "would be read after dropout; set it to 0")
+
+    def forward(self, input_ids, attention_mask) -> ModelOutput:
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+        last = attention_mask.sum(-1) - 1  # right padding: the appended end-of-sequence token
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        h = out.last_hidden_state[rows, last]
+        row = out.attentions[-1][rows, :, last, :].mean(1) * attention_mask
+        return ModelOutput(self.head(h.to(self.head.weight.dtype)), row)
+
+
 def last_attention_dropout(encoder: nn.Module) -> nn.Dropout | None:
     """The nn.Dropout an eager attention module applies to its probabilities, of the last layer
     (modules register in layer order); None where attention dropout is functional (Llama: p = 0)."""
@@ -252,7 +283,35 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
         spec = {"kind": "hf", "num_labels": num_labels, "max_length": max_length,
                 "dropout": settings.get("dropout", 0.1), "encoder_config": encoder.config.to_dict()}
         return tokenizer, HFClassifier(encoder, num_labels, spec["dropout"]), spec
-    raise ValueError(f"unknown model kind {kind!r} (config: model_settings.<name>.kind); use scratch or hf")
+    if kind == "llm":
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(resolve_path(settings["name_or_path"]))
+        gguf = settings.get("gguf_file")
+        if not (path / gguf if gguf else path).exists():
+            raise FileNotFoundError(f"model {path / gguf if gguf else path} does not exist "
+                                    f"(config: model_settings.<name>.name_or_path / gguf_file; "
+                                    f"`afa prepare-llm-weights` fetches SmolLM2)")
+        tokenizer = with_end_token(AutoTokenizer.from_pretrained(path, gguf_file=gguf, model_max_length=max_length))
+        backbone = AutoModel.from_pretrained(path, gguf_file=gguf, attn_implementation="eager", torch_dtype=torch.float32)
+        spec = {"kind": "llm", "num_labels": num_labels, "max_length": max_length, "lora": settings.get("lora"),
+                "backbone_config": backbone.config.to_dict()}
+        return tokenizer, DecoderClassifier(backbone, num_labels, spec["lora"]), spec
+    raise ValueError(f"unknown model kind {kind!r} (config: model_settings.<name>.kind); use scratch, hf or llm")
+
+
+def with_end_token(tokenizer):
+    """A decoder tokenizer that appends its end-of-sequence token (the pooled token) and pads with it."""
+    from tokenizers import processors
+
+    if tokenizer.eos_token is None:
+        raise ValueError("a decoder tokenizer needs an end-of-sequence token to pool from")
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    backend = tokenizer.backend_tokenizer
+    backend.post_processor = processors.TemplateProcessing(single=f"$A {tokenizer.eos_token}",
+                                                           special_tokens=[(tokenizer.eos_token, tokenizer.eos_token_id)])
+    return tokenizer
 
 
 def from_spec(spec: dict) -> nn.Module:
@@ -263,6 +322,10 @@ def from_spec(spec: dict) -> nn.Module:
         return ScratchClassifier(**{k: spec[k] for k in keys})
     from transformers import AutoConfig, AutoModel
 
+    if spec["kind"] == "llm":
+        cfg = AutoConfig.for_model(**spec["backbone_config"])
+        cfg._attn_implementation = "eager"
+        return DecoderClassifier(AutoModel.from_config(cfg), spec["num_labels"], spec["lora"])
     cfg = AutoConfig.for_model(**spec["encoder_config"])
     cfg._attn_implementation = "eager"
     return HFClassifier(AutoModel.from_config(cfg), spec["num_labels"], spec["dropout"])

