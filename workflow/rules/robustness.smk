@@ -46,7 +46,7 @@ rule evaluate_robustness:
         run=RUN,
         resources=ATTACK_RESOURCES,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k != "datasets"}),
+        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k not in ("datasets", "methods")}),  # which runs, not how
     log:
         OUT + "/logs/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:
