@@ -71,7 +71,7 @@ class AFAConfig:
     selection: str = "sample"        # sample (Plackett-Luce) | topk (deterministic)
     explore_scoring: str = "mixture" # how masks enter log q: mixture | attention | exclude
     normalize_advantage: bool = False
-    entropy_weight: float = 0.0      # beta: L_adv gets -beta * H(pi), against attention collapse
+    entropy_weight: float = 0.3      # beta: L_adv gets -beta * H(pi), against attention collapse (README)
     disc_steps: int = 1              # D updates per target update
     collapse_window: int = 200       # steps over which D accuracy is watched
     disc: DiscConfig = field(default_factory=DiscConfig)
