@@ -127,3 +127,12 @@ def test_sample_dag_end_to_end(workdir):
     assert float(rationale[("sst_phrases", "sst2", "chance")]["auprc"]) > align["positive_rate"]
     assert rationale[("sst_phrases", "sst2", "afa")]["auprc_boot"].count("p=") == 1  # AFA vs baseline was tested
     assert not list(out.rglob("*.tmp*"))
+
+
+def test_which_source_is_not_a_prepare_setting(workdir):
+    """data.sources picks where a dataset comes from; `afa prepare` must not receive it."""
+    over = {"datasets": ["sst2"], "data": {"source": "sample", "sources": {"sst_phrases": "sample"}}}
+    r = snakemake(workdir, over, "-n", "-p", "results/sample/data/sst_phrases/train.jsonl.gz")
+    assert r.returncode == 0, r.stderr[-2000:]
+    prepare = [line for line in (r.stdout + r.stderr).splitlines() if "afa prepare --dataset" in line]
+    assert prepare and all("sources" not in line for line in prepare)

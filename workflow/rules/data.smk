@@ -28,7 +28,7 @@ rule prepare:
         OUT + "/data/{dataset}/split.json",
     params:
         out=OUT + "/data/{dataset}",
-        settings=as_json({k: v for k, v in config["data"].items() if k not in ("source", "mirror")}),
+        settings=as_json({k: v for k, v in config["data"].items() if k not in ("source", "sources", "mirror")}),
     log:
         OUT + "/logs/prepare/{dataset}.log",
     benchmark:
