@@ -293,7 +293,7 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
                                     f"(config: model_settings.<name>.name_or_path / gguf_file; "
                                     f"`afa prepare-llm-weights` fetches SmolLM2)")
         tokenizer = with_end_token(AutoTokenizer.from_pretrained(path, gguf_file=gguf, model_max_length=max_length))
-        backbone = AutoModel.from_pretrained(path, gguf_file=gguf, attn_implementation="eager", torch_dtype=torch.float32)
+        backbone = AutoModel.from_pretrained(path, gguf_file=gguf, attn_implementation="eager", dtype=torch.float32)
         spec = {"kind": "llm", "num_labels": num_labels, "max_length": max_length, "lora": settings.get("lora"),
                 "backbone_config": backbone.config.to_dict()}
         return tokenizer, DecoderClassifier(backbone, num_labels, spec["lora"]), spec

@@ -99,12 +99,15 @@ def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, 
 
 
 def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
-    """Ids of the lexicon's words that are one token of this tokenizer (SST word labels)."""
+    """Ids of the lexicon's words that are one token of this tokenizer (SST word labels), alone or
+    after a space: byte-level BPE (SmolLM2) marks a word inside a sentence by its leading space."""
     if lexicon is None:
         return None
     words = json.loads(Path(lexicon).read_text())["polar"]
-    ids = {tokenizer.convert_tokens_to_ids(w) for w in words} - {tokenizer.unk_token_id, None}
-    return torch.tensor(sorted(ids), dtype=torch.long)
+    ids = set()
+    for form in (words, [" " + w for w in words]):
+        ids |= {x[0] for x in tokenizer(form, add_special_tokens=False)["input_ids"] if len(x) == 1}
+    return torch.tensor(sorted(ids - {tokenizer.unk_token_id}), dtype=torch.long)
 
 
 def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
