@@ -102,7 +102,7 @@ def main():
         pieces[f"discriminator update on {B} originals + {B} copies"] = statistics.median(
             timed(disc_update, a.device) for _ in range(10))
     else:
-        from afa.train import eval_logits
+        from afa.method import eval_logits
         pieces[f"target reward pass (no grad) on {B} + {B}x{M} copies"] = statistics.median(
             timed(lambda: afa._confidence_drop(eval_logits(model), b["input_ids"], b["attention_mask"], X, att, B),
                   a.device) for _ in range(10))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from afa.models import last_attention_dropout
+from afa.models import last_attention_dropout, maskable_tokens  # noqa: F401 (public here)
 
 POOLINGS = ("first", "last")
 # config fields that set attention-probability dropout, across model families
@@ -108,14 +108,6 @@ def attention_row(outputs, attention_mask: torch.Tensor, pooling: str = "first",
             raise ValueError("attention_row: the attention rows do not sum to 1, so they are post-dropout (train "
                              "mode); pass tracker=track_attention(model), or set the attention dropout to 0")
     return rows.mean(1) * attention_mask.to(rows.dtype)
-
-
-def maskable_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
-    """Real, non-special tokens [B, T] (bool): the only ones AFA may mask. `special_ids` is a
-    tokenizer (its all_special_ids) or the ids themselves."""
-    ids = getattr(special_ids, "all_special_ids", special_ids)
-    special = torch.tensor(sorted(set(ids)), dtype=input_ids.dtype, device=input_ids.device)
-    return attention_mask.bool() & ~torch.isin(input_ids, special)
 
 
 def default_pooling(config) -> str:

@@ -285,5 +285,17 @@ class AFA(nn.Module):
         return afa.to(device).eval()
 
 
+def eval_logits(model):
+    """The target as confidence_drop's `classify`: eval mode (no dropout noise in r); AFA calls it
+    without grad. Any model whose forward takes input_ids and attention_mask and returns .logits."""
+    def classify(input_ids, attention_mask):
+        model.eval()
+        try:
+            return model(input_ids=input_ids, attention_mask=attention_mask).logits
+        finally:
+            model.train()
+    return classify
+
+
 def pad_to(x: torch.Tensor, T: int, value: int) -> torch.Tensor:
     return x if x.shape[1] == T else torch.nn.functional.pad(x, (0, T - x.shape[1]), value=value)

@@ -388,12 +388,19 @@ def collate(tokenizer, ids: list[list[int]], device) -> dict[str, torch.Tensor]:
     """Pad a batch; `maskable` marks real, non-special tokens (the only ones AFA may mask)."""
     T = max(len(x) for x in ids)
     pad = tokenizer.pad_token_id
-    special = torch.tensor(list(set(tokenizer.all_special_ids)))
     input_ids = torch.full((len(ids), T), pad, dtype=torch.long)
     for i, x in enumerate(ids):
         input_ids[i, :len(x)] = torch.tensor(x)
     attention_mask = (torch.arange(T)[None, :] < torch.tensor([len(x) for x in ids])[:, None]).long()
-    maskable = attention_mask.bool() & ~torch.isin(input_ids, special)
+    maskable = maskable_tokens(input_ids, attention_mask, tokenizer)
     return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device),
             "maskable": maskable.to(device)}
 
+
+
+def maskable_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
+    """Real, non-special tokens [B, T] (bool): the only ones AFA may mask. `special_ids` is a
+    tokenizer (its all_special_ids) or the ids themselves."""
+    ids = getattr(special_ids, "all_special_ids", special_ids)
+    special = torch.tensor(sorted(set(ids)), dtype=input_ids.dtype, device=input_ids.device)
+    return attention_mask.bool() & ~torch.isin(input_ids, special)

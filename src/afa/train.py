@@ -24,7 +24,7 @@ from afa.checkpoint import Checkpointer, fingerprint
 from afa.data import get_spec, read_prepared
 from afa.inference import autocast, pick_device, predict
 from afa.io import sha256, write_result
-from afa.method import AFA, AFAConfig, unigram_distribution
+from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
 
 log = logging.getLogger("afa.train")
 
@@ -59,7 +59,7 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
     else:
         with autocast(device):
             L_adv, more = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"],
-                              classify=eval_logits(model))
+                              classify=None if afa.config.uses_discriminator else eval_logits(model))
         loss = L_cls + afa.config.lambda_ * L_adv
         stats.update(more)
     if polar_ids is not None:
@@ -77,17 +77,6 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
     if afa is not None:  # D's loss holds no target parameter: the two updates stay apart
         afa.discriminator_step()
     return stats
-
-
-def eval_logits(model):
-    """The target as confidence_drop's classifier: eval mode (no dropout noise in r), no grad."""
-    def classify(input_ids, attention_mask):
-        model.eval()
-        try:
-            return model(input_ids, attention_mask).logits
-        finally:
-            model.train()
-    return classify
 
 
 def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, seed: int) -> AFA:

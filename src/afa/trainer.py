@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from transformers import Trainer, TrainerCallback
 
 from afa.hf import POOLINGS, attention_row, default_pooling, maskable_tokens, track_attention
-from afa.method import AFA, AFAConfig, unigram_distribution
+from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
 from afa.models import mask_token_id
 
 AFA_STATE = "afa_state.pt"
@@ -147,17 +147,6 @@ def as_config(afa_config) -> AFAConfig:
     if isinstance(afa_config, dict):
         return AFAConfig.from_dict(afa_config)
     raise TypeError(f"AFATrainer: afa_config must be an AFAConfig or a dict, got {type(afa_config).__name__}")
-
-
-def eval_logits(model):
-    """The target as confidence_drop's classifier: eval mode (no dropout noise in r); AFA calls it without grad."""
-    def classify(input_ids, attention_mask):
-        model.eval()
-        try:
-            return model(input_ids=input_ids, attention_mask=attention_mask).logits
-        finally:
-            model.train()
-    return classify
 
 
 def longest_input(tokenizer, config) -> int:
