@@ -60,3 +60,21 @@ def test_deleting_the_top_attention_token_matches_hand_computation(toy):
     assert lv["comprehensiveness_random"] == pytest.approx((p - 0.5) / 3, abs=0.06)
     assert lv["drop_random"] < lv["drop_attention"]
     assert r["aopc_comprehensiveness"] == pytest.approx(p - 0.5)
+
+
+def test_eraser_aopc_averages_only_erasers_bins(toy):
+    tok, model = toy
+    text = "good good good bad " + "film " * 16   # 20 tokens; the stable ranking deletes the goods first
+    ids = models.encode(tok, [text], 32)
+    levels = [0.01, 0.05, 0.1, 0.2, 0.5, 3]   # 3 tokens: all three goods, the logit flips; not an ERASER bin
+    r = token_deletion(model, tok, ids, np.array([1]), levels=levels, random_draws=2, seed=0)
+    comp = [lv["comprehensiveness"] for lv in r["levels"]]
+    sig = lambda z: 1 / (1 + math.exp(-z))
+    # logit 3 x (#good - #bad): 6 in full; 1, 1, 2, 4 and 10 tokens deleted leave 3, 3, 0, 0, 0; 3 leave -3
+    assert comp == pytest.approx([sig(6) - sig(3)] * 2 + [sig(6) - 0.5] * 3 + [sig(6) - sig(-3)])
+    assert r["eraser"]["aopc_comprehensiveness"] == pytest.approx(np.mean(comp[:5]))
+    assert r["aopc_comprehensiveness"] == pytest.approx(np.mean(comp))
+    assert r["eraser"]["aopc_sufficiency"] == pytest.approx(np.mean([lv["sufficiency"] for lv in r["levels"][:5]]))
+    assert np.mean(r["eraser"]["per_example"]["comprehensiveness"]) == pytest.approx(np.mean(comp[:5]), abs=1e-5)
+    # without every ERASER bin there is no ERASER block rather than a partial one
+    assert token_deletion(model, tok, ids, np.array([1]), levels=[0.1, 0.2], random_draws=1)["eraser"] is None

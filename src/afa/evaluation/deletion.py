@@ -12,7 +12,8 @@ fraction of the example's maskable tokens, at least one):
 Per level: accuracy after each deletion and its drop from the full-input accuracy;
 comprehensiveness = mean p(y|x) - p(y|x without top-k) and sufficiency = mean p(y|x) - p(y|top-k
 only), with y the class predicted on the full input (DeYoung et al. 2020). The aggregates are the
-means over all levels (ERASER's AOPC form).
+means over all levels, and ``eraser``: the same means over ERASER's bins only (1, 5, 10, 20, 50 % of
+the tokens; DeYoung et al. 2020), the figures comparable with published ones, when `levels` has them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from afa.evaluation.metrics import aopc
 from afa.inference import load_run, predict
 from afa.io import atomic_path, write_result
 
-DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0,
+ERASER_LEVELS = (0.01, 0.05, 0.1, 0.2, 0.5)
+DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0,
             "max_examples": None}
 
 
@@ -87,14 +89,19 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
                           "comprehensiveness": float(np.mean(p_full - p_top)),
                           "comprehensiveness_random": float(np.mean(p_full - p_r)),
                           "sufficiency": float(np.mean(p_full - p_only))})
-    return {"accuracy_full": acc_full, "n": len(ids), "levels": per_level,
-            "aopc_comprehensiveness": aopc(p_full, np.stack(p_del, 1)),
-            "aopc_comprehensiveness_random": aopc(p_full, np.stack(p_rand, 1)),
-            "aopc_sufficiency": float(np.mean([lv["sufficiency"] for lv in per_level])),
-            # per example, for paired tests over examples: AOPC = mean over levels
-            "per_example": {"comprehensiveness": (p_full[:, None] - np.stack(p_del, 1)).mean(1).round(6).tolist(),
-                            "sufficiency": (p_full[:, None] - np.stack(p_kept, 1)).mean(1).round(6).tolist()}}
+    p_del, p_rand, p_kept = np.stack(p_del, 1), np.stack(p_rand, 1), np.stack(p_kept, 1)
 
+    def aopcs(cols):
+        """AOPC over the levels `cols`, in aggregate and per example (for paired tests over examples)."""
+        return {"aopc_comprehensiveness": aopc(p_full, p_del[:, cols]),
+                "aopc_comprehensiveness_random": aopc(p_full, p_rand[:, cols]),
+                "aopc_sufficiency": aopc(p_full, p_kept[:, cols]),
+                "per_example": {"comprehensiveness": (p_full[:, None] - p_del[:, cols]).mean(1).round(6).tolist(),
+                                "sufficiency": (p_full[:, None] - p_kept[:, cols]).mean(1).round(6).tolist()}}
+
+    eraser = [levels.index(lv) for lv in ERASER_LEVELS if lv in levels]
+    return {"accuracy_full": acc_full, "n": len(ids), "levels": per_level, **aopcs(list(range(len(levels)))),
+            "eraser": aopcs(eraser) if len(eraser) == len(ERASER_LEVELS) else None}
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
@@ -108,6 +115,8 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
                             s["random_draws"], s["mode"], s["seed"], device=device)
     result = {**(meta or {}), **result, "settings": s}
     result["per_example"]["id"] = [r["id"] for r in rows]
+    if result["eraser"]:
+        result["eraser"]["per_example"]["id"] = result["per_example"]["id"]
     with atomic_path(out_csv) as tmp:
         keys = list(result["levels"][0])
         lines = [",".join(keys)] + [",".join(str(lv[k]) for k in keys) for lv in result["levels"]]
