@@ -392,3 +392,21 @@ def test_saved_afa_loads_back_and_a_mismatched_file_is_refused(tmp_path):
     save_file(tensors, str(tmp_path / "afa.safetensors"))
     with pytest.raises(ValueError, match="afa.safetensors: does not match afa_config.json"):
         AFA.from_pretrained(tmp_path)
+
+
+def test_discriminator_update_on_one_padded_batch_is_the_two_class_loss():
+    """D's update runs originals and (shorter, deleted) copies as one padded batch: without dropout its
+    loss equals the loss of two separate passes, since padding is masked in attention and pooling."""
+    from afa.discriminator import loss_disc
+    from afa.method import AFA, AFAConfig
+
+    torch.manual_seed(0)
+    afa = AFA(AFAConfig(disc={"d_model": 16, "heads": 2, "d_ff": 32, "dropout": 0.0}), 50, 12, 3, 0)
+    ids = torch.randint(5, 50, (4, 10))
+    att = torch.ones_like(ids)
+    att[1, 7:] = 0
+    X, att_X = ids[:, :8].clone(), att[:, :8].clone()  # shorter copies, as deletion makes them
+    with torch.no_grad():
+        expected = loss_disc(afa.D(ids, att), afa.D(X, att_X))
+    afa._for_D = (ids, att, X, att_X)
+    assert afa.discriminator_step() == pytest.approx(float(expected), abs=1e-6)

@@ -85,3 +85,23 @@ def test_checkpoint_from_other_settings_is_not_resumed(prepared, tmp_path):
     log = (tmp_path / "r.log").read_text()
     assert "settings or data changed since it was written" in log
     assert json.loads((run / "train_metrics.json").read_text())["resumed_at_step"] is None
+
+
+def test_reading_stats_back_only_at_logs_gives_the_same_run(prepared, tmp_path, monkeypatch):
+    """On a GPU the loop reads the step's stats back only when it logs, checkpoints or ends an epoch
+    (no sync per step). Forced on CPU, that path gives the same weights, metrics and dynamics."""
+    from afa import train as train_module
+
+    settings = {**SETTINGS, "train": {**SETTINGS["train"], "epochs": 2, "log_every": 5, "checkpoint_every": 4}}
+    args = ("sst2", settings["model"], settings["train"], settings["method"], 5, 32)
+    torch.set_num_threads(1)
+    train_module.train(prepared, tmp_path / "every", *args)
+    monkeypatch.setattr(train_module, "reads_back_every_step", lambda device: False)
+    calls = []
+    monkeypatch.setattr(train_module, "host_stats", lambda stats, step, f=train_module.host_stats: calls.append(step) or f(stats, step))
+    train_module.train(prepared, tmp_path / "lazy", *args)
+    assert_same(result(tmp_path / "every"), result(tmp_path / "lazy"))
+    steps = json.loads((tmp_path / "lazy" / "train_metrics.json").read_text())["steps"]
+    per_epoch = steps // 2
+    # read back at logs (every 5), checkpoints (every 4) and epoch ends only; host_stats names step - 1
+    assert calls == [s - 1 for s in range(1, steps + 1) if s % 5 == 0 or s % 4 == 0 or s % per_epoch == 0]

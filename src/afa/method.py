@@ -143,7 +143,9 @@ class AFA(nn.Module):
         d = config.disc
         self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout)
                   if config.uses_discriminator else None)
-        self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d.lr) if self.D is not None else None
+        # fused: one kernel over all of D (its 100 k-row embedding dominates; the per-tensor loop
+        # was most of D's update on CPU, benchmarks/step_cost.py)
+        self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d.lr, fused=True) if self.D is not None else None
         self.generator, self._pending_generator_state = None, None
         self.D_acc = collections.deque(maxlen=config.collapse_window)
         self.warned_at = -config.collapse_window
@@ -193,7 +195,7 @@ class AFA(nn.Module):
         self.D.train(was_training)
         z_orig, z_masked = z[:B], z[B:]
         acc = 0.5 * ((z_orig < 0).float().mean() + (z_masked > 0).float().mean())
-        self.D_acc.append(float(acc))
+        self.D_acc.append(acc)  # a device tensor: read back only when the window is checked
         self._check_collapse()
         return obj.reward_from_logit(z_masked, self.config.reward).view(B, self.config.M), acc
 
@@ -207,9 +209,14 @@ class AFA(nn.Module):
         if self.D is None or self._for_D is None:
             return None
         ids, att, X, att_X = self._for_D
+        B, T = ids.shape[0], max(ids.shape[1], X.shape[1])
+        # one pass over originals and copies together: one backward through D's embedding table
+        both = torch.cat([pad_to(ids, T, self.pad_id), pad_to(X, T, self.pad_id)])
+        both_att = torch.cat([pad_to(att, T, 0), pad_to(att_X, T, 0)])
         L_D = None
         for _ in range(self.config.disc_steps):
-            L_D = loss_disc(self.D(ids, att), self.D(X, att_X))
+            z = self.D(both, both_att)
+            L_D = loss_disc(z[:B], z[B:])
             self.opt_D.zero_grad(set_to_none=True)
             L_D.backward()
             self.opt_D.step()
@@ -219,9 +226,10 @@ class AFA(nn.Module):
     def _check_collapse(self):
         """Warn when D sits near chance (no signal) or near perfect (saturated reward) for a window."""
         w = self.D_acc
-        if len(w) < w.maxlen or self.step - self.warned_at < w.maxlen:
+        # every `collapse_window` steps, so a GPU waits for D's accuracy once a window, not each step
+        if len(w) < w.maxlen or self.step % w.maxlen or self.step - self.warned_at < w.maxlen:
             return
-        mean = sum(w) / len(w)
+        mean = float(sum(w)) / len(w)
         if mean < 0.55 or mean > 0.98:
             kind = "near chance: the reward carries no signal" if mean < 0.55 else "near 100 %: the reward saturates"
             log.warning("step %d: discriminator accuracy %.3f over the last %d steps is %s", self.step, mean, len(w), kind)
@@ -242,7 +250,7 @@ class AFA(nn.Module):
     def get_extra_state(self):
         gen = self.generator.get_state() if self.generator is not None else self._pending_generator_state
         return {"opt_D": self.opt_D.state_dict() if self.opt_D is not None else None, "generator": gen,
-                "D_acc": list(self.D_acc), "warned_at": self.warned_at, "step": self.step}
+                "D_acc": [float(a) for a in self.D_acc], "warned_at": self.warned_at, "step": self.step}
 
     def set_extra_state(self, state):
         if self.opt_D is not None and state["opt_D"] is not None:
