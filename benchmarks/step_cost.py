@@ -91,6 +91,7 @@ def main():
     p.add_argument("--disc-d-ff", type=int)
     p.add_argument("--disc-layers", type=int)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--unfused", action="store_true", help="the target's AdamW as before the fused kernel (a 'before' figure)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak (e.g. 989 for H100 bf16 dense): prints MFU")
     a = p.parse_args()
     torch.manual_seed(0)
@@ -104,7 +105,7 @@ def main():
     # fixed batches of the same examples for both methods
     batches = [models.collate(tok, ids[i:i + a.batch_size], a.device) for i in range(0, 8 * a.batch_size, a.batch_size)]
     labels = torch.tensor([r["label"] for r in rows[:a.batch_size]], device=a.device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)  # as afa.train
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=not a.unfused)  # fused as afa.train
     print(f"model={a.model} ({sum(p.numel() for p in model.parameters())} parameters) device={a.device} "
           f"threads={torch.get_num_threads()} batch={a.batch_size} max_length={a.max_length} steps={a.steps}")
 

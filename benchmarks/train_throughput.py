@@ -7,7 +7,8 @@ Printed: examples per second of each loop and the pipeline / minimal ratio (our 
   pipeline            afa.train's per-batch work: models.collate from token-id lists (padding to
                       the batch's longest), train_step (stats, finiteness checks), fused AdamW
   pipeline, buckets   the same with `length_buckets` (train.length_buckets in the config)
-  minimal             pre-padded tensors, forward, cross-entropy, backward, clip, AdamW (defaults)
+  minimal             pre-padded tensors, forward, cross-entropy (+ lambda L_adv from `AFA` called
+                      directly, and D's step, with --method afa), backward, clip, AdamW (defaults)
   minimal, fused      the same with AdamW(fused=True)
 
     python benchmarks/train_throughput.py --config config/paper.yaml --model scratch \
@@ -72,11 +73,17 @@ def main():
             train_step(model, opts[name], None, afa, batch, labels, "cpu", 1.0, k)
             return
         b = padded[name][k]
-        loss = F.cross_entropy(model(b["input_ids"], b["attention_mask"]).logits, labels)
+        out = model(b["input_ids"], b["attention_mask"])
+        loss = F.cross_entropy(out.logits, labels)
+        if afa is not None:  # the library's AFA called directly, as in afa.method's docstring
+            L_adv, _ = afa(out.attention, b["input_ids"], b["attention_mask"], b["maskable"])
+            loss = loss + afa.config.lambda_ * L_adv
         opts[name].zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opts[name].step()
+        if afa is not None:
+            afa.discriminator_step()
 
     seconds, examples = dict.fromkeys(loops, 0.0), dict.fromkeys(loops, 0)
     for start in range(0, need, a.round):
