@@ -99,7 +99,9 @@ def test_sample_dag_end_to_end(workdir):
             assert (run / "model.safetensors").exists() and (run / "dynamics.jsonl").exists()
     assert (out / "models/sst2/scratch/afa/seed1/afa.safetensors").exists()
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
-    assert len(deletion["levels"]) == 10 and deletion["n"] == 60  # the seeded subset
+    levels = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["deletion"]["levels"]
+    assert len(deletion["levels"]) == len(levels) and deletion["n"] == 60  # the seeded subset
+    assert deletion["eraser"]["per_example"]["id"] == deletion["per_example"]["id"]  # config.yaml has ERASER's bins
     # robustness: the NLTK data rule ran, every run was attacked by every recipe, the table has every cell
     assert json.loads((out / "resources/nltk_data/resources.json").read_text())["stopwords_english"] == 179
     recipes = {"deepwordbug", "pwws", "pruthi", "textfooler_offline"}
