@@ -48,6 +48,9 @@ def with_afa(**over):
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
     ({"robustness": {"n": 0}}, "0 is less than the minimum of 1"),
     ({"probe": {"masking_for_baseline": "mask"}}, "'mask' is not one of ['replace', 'delete', 'unigram']"),
+    ({"claims": {"live": "afa_typo"}}, "claims.live is 'afa_typo', which method_settings does not define"),
+    ({"claims": {"control_seeds": [2]}}, "claims.control_seeds [2] are also seeds of 'sst2'"),
+    ({"claims": {"control_seeds": [-1]}}, "-1 is less than the minimum of 0"),
 ])
 def test_bad_config_stops_before_any_job(workdir, overrides, message):
     r = snakemake(workdir, overrides, "-n")
@@ -83,7 +86,8 @@ def test_sample_dag_end_to_end(workdir):
               "rationale_table.csv", "rationale_table.html", "attention_heatmaps.png", "attention_heatmaps.html",
               "signal_health.csv", "signal_health.png", "signal_health.html",
               "robustness_table.ipynb", "robustness_table.html", "robustness_table.csv",
-              "probe_table.ipynb", "probe_table.html", "probe_table.csv"):
+              "probe_table.ipynb", "probe_table.html", "probe_table.csv",
+              "claims.ipynb", "claims.html", "claims.csv"):
         assert (out / f).stat().st_size > 0
     rows = list(csv.DictReader(open(out / "main_table.csv")))
     assert {(r["dataset"], r["method"]) for r in rows} == {("sst2", "baseline"), ("sst2", "afa")}
@@ -95,7 +99,9 @@ def test_sample_dag_end_to_end(workdir):
             assert (run / "model.safetensors").exists() and (run / "dynamics.jsonl").exists()
     assert (out / "models/sst2/scratch/afa/seed1/afa.safetensors").exists()
     deletion = json.loads((out / "eval/deletion/sst2/scratch/afa/seed1.json").read_text())
-    assert len(deletion["levels"]) == 10 and deletion["n"] == 60  # the seeded subset
+    levels = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["deletion"]["levels"]
+    assert len(deletion["levels"]) == len(levels) and deletion["n"] == 60  # the seeded subset
+    assert deletion["eraser"]["per_example"]["id"] == deletion["per_example"]["id"]  # config.yaml has ERASER's bins
     # robustness: the NLTK data rule ran, every run was attacked by every recipe, the table has every cell
     assert json.loads((out / "resources/nltk_data/resources.json").read_text())["stopwords_english"] == 179
     recipes = {"deepwordbug", "pwws", "pruthi", "textfooler_offline"}
@@ -118,6 +124,19 @@ def test_sample_dag_end_to_end(workdir):
     assert {(r["method"], r["reward"]) for r in rows} == {("baseline", "confidence_drop"), ("afa", "detect"),
                                                          ("afa", "deceive"), ("afa", "confidence_drop")}
     assert all(r["seeds"] == "2" for r in rows) and "random_vs_none" in {r["comparison"] for r in rows}
+    # the claims table: the control seed (config.yaml: 3) trained the baseline only, and only its
+    # accuracy was evaluated; afa_paper (not trained in this slice) says so; every verdict is capped (2 seeds)
+    assert (out / "eval/accuracy/sst2/scratch/baseline/seed3.json").exists()
+    assert not (out / "models/sst2/scratch/afa/seed3").exists() and not (out / "eval/deletion/sst2/scratch/baseline/seed3.json").exists()
+    claims = {(r["claim"], r["setting"], r["column"]): r for r in csv.DictReader(open(out / "claims.csv"))}
+    live = claims[("1 accuracy", "sst2 dev / scratch", "live")]
+    assert live["method"] == "afa" and live["seeds"] == "2" and live["verdict"] == "inconclusive (2 seeds < 5)"
+    assert claims[("1 accuracy", "sst2 dev / scratch", "paper_literal")]["verdict"] == "not run (no afa_paper runs)"
+    control = claims[("A/A control", "sst2 dev / scratch", "control")]
+    assert control["method"] == "baseline seeds [3] vs [1, 2]" and control["note"].startswith("too few seeds")
+    assert {r["claim"] for r in claims.values()} >= {"1 accuracy", "2 rationale alignment", "3 faithfulness",
+                                                     "4 larger K, long texts", "5 LLM", "6 robustness (open)"}
+    assert len({r["objective_sha"] for r in claims.values() if r["objective_sha"]}) == 1
     # nothing half-written is left behind
     align = json.loads((out / "eval/alignment/sst_phrases/sst2/scratch/afa/seed2.json").read_text())
     assert align["n"] + align["skipped"] == 100 and 0 <= align["auprc"] <= 1 and 0 <= align["iou_f1"] <= 1

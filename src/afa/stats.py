@@ -10,6 +10,7 @@ probe's table combines them):
     bootstrap resamples examples, the unit the test set is a sample of;
   - both at once (`hierarchical_bootstrap`): seeds are resampled, then examples within each drawn
     seed, for a metric that has a per-example value in every seed (the mechanism probe).
+Across several tests (the claims table) p-values are adjusted by Holm's step-down method (`holm`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def hierarchical_bootstrap(groups, statistic=np.mean, n_resamples: int = 10_000,
     units. The interval carries both sources of variation, which seeds were trained and which
     examples were drawn; a bootstrap over the pooled units would see only the second. Resamples
     where the statistic is undefined (NaN) are left out of the quantiles.
+
+    `p_value` is two-sided against 0, as in `paired_bootstrap`: twice the smaller share of resampled
+    values on either side of zero (capped at 1); it means something when the statistic is a
+    difference (per-unit differences of two runs, say), whose null value is 0.
     """
     arrays = [np.asarray(g, dtype=float) for g in groups]
     if not arrays or any(a.ndim != 1 or a.size == 0 for a in arrays):
@@ -99,8 +104,31 @@ def hierarchical_bootstrap(groups, statistic=np.mean, n_resamples: int = 10_000,
         finite = dist[~np.isnan(dist)]
         lo, hi = (np.quantile(finite, [(1 - confidence) / 2, (1 + confidence) / 2]) if finite.size
                   else (float("nan"), float("nan")))
-    return {"estimate": estimate, "ci_low": float(lo), "ci_high": float(hi), "groups": G,
+        p = (min(1.0, 2 * min(float((finite <= 0).mean()), float((finite >= 0).mean()))) if finite.size
+             else float("nan"))
+    return {"estimate": estimate, "ci_low": float(lo), "ci_high": float(hi), "p_value": p, "groups": G,
             "units": int(sum(a.size for a in arrays))}
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (family-wise error), in the input order.
+
+    The i-th smallest of the m p-values is multiplied by m - i (i from 0), the products are made
+    non-decreasing in that order and capped at 1. NaN entries (tests that could not be run) are not
+    part of the family and stay NaN. statsmodels' multipletests(method="holm") gives the same; it is
+    not a dependency for four lines.
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"holm needs a 1-D list of p-values, got shape {p.shape}")
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError(f"holm: p-values must lie in [0, 1], got {p[(p < 0) | (p > 1)].tolist()}")
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m = order.size
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
 
 
 def fmt(s: dict, scale: float = 100.0, digits: int = 1) -> str:

@@ -1,5 +1,6 @@
 # Report: each notebook (jupytext percent .py in notebooks/) executed by papermill into OUT,
 # as .ipynb and HTML, with its table as CSV (and its figure as PNG).
+from afa import claims as afa_claims  # the claims table's defaults and the paper's claim datasets
 
 STATS = config.get("statistics", {})
 BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
@@ -148,6 +149,89 @@ rule probe_table:
         OUT + "/logs/report/probe_table.log",
     benchmark:
         OUT + "/benchmarks/report/probe_table.tsv",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
+
+
+CLAIMS = {**afa_claims.DEFAULTS, **config.get("claims", {})}
+CLAIMS["min_effect"] = {**afa_claims.DEFAULTS["min_effect"], **config.get("claims", {}).get("min_effect", {})}
+
+
+def control_datasets():
+    """Datasets whose baseline also trains claims.control_seeds (null: the accuracy claims' datasets)."""
+    wanted = CLAIMS["control_datasets"]
+    return [d for d in config["datasets"] if d in (afa_claims.ACCURACY_DATASETS if wanted is None else wanted)]
+
+
+def control_runs(pattern):
+    """`pattern` for the A/A control's own runs: the baseline at claims.control_seeds, for every
+    model that trains a baseline on a control dataset. No other method trains them."""
+    return [pattern.format(dataset=ds, model=m, method=afa_claims.BASELINE, seed=s) for ds in control_datasets()
+            for m in dict.fromkeys(m for m, meth, _ in combos(ds) if meth == afa_claims.BASELINE)
+            for s in CLAIMS["control_seeds"]]
+
+
+def claims_methods():
+    """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4)."""
+    names = [afa_claims.BASELINE, CLAIMS["live"], CLAIMS["paper_literal"]]
+    for m in names[1:]:
+        names += afa_claims.k_variants(config["method_settings"], m)
+    return list(dict.fromkeys(names))
+
+
+def check_claims():
+    """The columns' methods exist, and the control seeds are not seeds the comparisons use."""
+    for key in ("live", "paper_literal"):
+        if CLAIMS[key] not in config["method_settings"]:
+            raise ValueError(f"config: claims.{key} is {CLAIMS[key]!r}, which method_settings does not define "
+                             f"(defined: {', '.join(config['method_settings'])})")
+    for ds in control_datasets():
+        shared = sorted(set(CLAIMS["control_seeds"]) & {s for _, _, s in combos(ds)})
+        if shared:
+            raise ValueError(f"config: claims.control_seeds {shared} are also seeds of {ds!r}; the A/A control "
+                             "needs baseline seeds that no comparison uses")
+
+
+check_claims()
+ACCURACY = OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}"
+ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}"
+ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
+
+
+def claims_only(files):
+    """The evaluation files of the claims' methods (<...>/<method>/seed<N>.<ext>)."""
+    return [f for f in files if f.split("/")[-2] in claims_methods()]
+
+
+rule claims:
+    input:
+        notebook="notebooks/claims.py",
+        accuracy=runs(ACCURACY + ".json", methods=claims_methods()) + control_runs(ACCURACY + ".json"),
+        predictions=runs(ACCURACY + ".predictions.csv", methods=claims_methods()) + control_runs(ACCURACY + ".predictions.csv"),
+        deletion=runs(OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json", methods=claims_methods()),
+        alignment=claims_only(alignment_runs(ALIGNMENT + ".json")),
+        alignment_examples=claims_only(alignment_runs(ALIGNMENT + ".examples.jsonl.gz")),
+        robustness=claims_only(robustness_runs(ROBUSTNESS_RUN + ".json")),
+        robustness_examples=claims_only(robustness_runs(ROBUSTNESS_RUN + ".csv")),
+        train=runs(RUN + "/train_metrics.json", methods=claims_methods()) + control_runs(RUN + "/train_metrics.json"),
+    output:
+        ipynb=OUT + "/claims.ipynb",
+        html=OUT + "/claims.html",
+        csv=OUT + "/claims.csv",
+    params:
+        parameters=lambda wc, input, output: as_json({
+            "accuracy_files": list(input.accuracy), "deletion_files": list(input.deletion),
+            "alignment_files": list(input.alignment), "robustness_files": list(input.robustness),
+            "train_metric_files": list(input.train), "live": CLAIMS["live"], "paper_literal": CLAIMS["paper_literal"],
+            "control_seeds": CLAIMS["control_seeds"], "method_settings": config["method_settings"],
+            "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
+            "min_effect": CLAIMS["min_effect"], "out_csv": output.csv, **BOOT}),
+    log:
+        OUT + "/logs/report/claims.log",
+    benchmark:
+        OUT + "/benchmarks/report/claims.tsv",
     conda:
         "../../env/report.yml"
     shell:

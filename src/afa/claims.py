@@ -1,0 +1,341 @@
+"""The paper's claims, tested one row each (notebooks/claims.py): AFA minus the baseline, its interval
+and p-value, Holm's correction across the rows, and a verdict by a rule fixed before any result.
+
+- Effect: per seed shared by AFA and the baseline (seed s of both shares the data order and the
+  initial draw), the per-example difference over the examples both scored; the mean over seeds of
+  the mean difference, with a 95 % interval and a two-sided p from `afa.stats.hierarchical_bootstrap`
+  (seeds resampled, then examples within each drawn seed).
+- Verdict (`verdict`): *holds* when the Holm-adjusted p is below `ALPHA`, the effect lies in the
+  claimed direction and its interval reaches the minimal effect of interest; *does not hold* when
+  the Holm-adjusted p is below `ALPHA` in the opposite direction, or when the whole interval lies
+  below the minimal effect (an effect too small to be the claimed one, significant or not);
+  *inconclusive* otherwise. With fewer than `MIN_SEEDS` seeds the verdict is at most inconclusive:
+  two or three seeds cannot say whether a difference outlives training noise.
+- Provenance (`check_provenance`): one row never mixes results made by different objective code.
+
+Layer: report (beside afa.tables); nothing below it imports this module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from afa import stats
+
+ALPHA = 0.05
+MIN_SEEDS = 5
+BASELINE = "baseline"
+# The abstract's accuracy claims: SST-2 dev, IMDB test, AG News test. Claim 4 compares long texts
+# (IMDB reviews) with short ones (SST-2 sentences).
+ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
+LONG, SHORT = "imdb", "sst2"
+# config `claims` (config/schema.yaml documents each key)
+DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
+            "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}}
+UNKNOWN = "unknown"  # a result file written before results carried provenance
+
+
+class ProvenanceError(ValueError):
+    pass
+
+
+def load(files: list[str], train_files=()) -> pd.DataFrame:
+    """One row per result JSON (its fields, `file`, an integer `seed`, `provenance`, None when it
+    has none), with the train_metrics.json of its run among `train_files` (`train_file`,
+    `train_provenance`; '' and None when not given). Runs are matched by their folder,
+    models/<dataset>/<model>/<method>/seed<seed>/, as the workflow lays them out."""
+    cols = ["dataset", "model", "method", "seed", "file", "provenance", "train_file", "train_provenance"]
+    if not files:
+        return pd.DataFrame(columns=cols)
+    train = {}
+    for f in train_files:
+        dataset, model, method, seed = Path(f).parts[-5:-1]
+        train[(dataset, model, method, int(seed.removeprefix("seed")))] = f
+    rows = []
+    for f in files:
+        r = json.load(open(f))
+        r.update(file=f, seed=int(r["seed"]), provenance=r.get("provenance"))
+        tf = train.get((r["dataset"], r["model"], r["method"], r["seed"]), "")
+        r.update(train_file=tf, train_provenance=json.load(open(tf)).get("provenance") if tf else None)
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def check_settings(runs: pd.DataFrame, method_settings: dict) -> None:
+    """Refuse runs trained under other settings than the config's for their method's name: a name
+    (`afa`) can be redefined, and its old runs must not stand in a column of the new definition.
+    Only the keys the config sets are compared (a run may record more, e.g. a default spelled out)."""
+    bad = []
+    for r in runs[runs.train_file.astype(bool)].itertuples():
+        trained, now = json.load(open(r.train_file)).get("method"), method_settings.get(r.method)
+        keys = sorted(k for k in (now or {}) if trained is not None and trained.get(k) != now[k])
+        if keys:
+            bad.append(f"{r.train_file} ({', '.join(f'{k}: {trained.get(k)!r} there, {now.get(k)!r} now' for k in keys)})")
+    if bad:
+        raise ValueError(f"runs trained under other settings than method_settings gives their method now: {'; '.join(bad)}")
+
+
+# --- per-example values of one evaluation file, indexed by example id (as str) ---------------------
+
+def accuracy_values(file: str) -> pd.Series:
+    """0/1 correctness per example, from the .predictions.csv beside an `afa accuracy` JSON."""
+    p = pd.read_csv(file.replace(".json", ".predictions.csv"), dtype={"id": str})
+    return p.set_index("id")["correct"].astype(float)
+
+
+def deletion_values(result: dict, eraser: bool) -> pd.Series:
+    """Per-example comprehensiveness of an `afa deletion` result: over ERASER's bins or all levels."""
+    block = result["eraser"] if eraser else result
+    ex = block["per_example"]
+    return pd.Series(ex["comprehensiveness"], index=[str(i) for i in ex["id"]], dtype=float)
+
+
+def alignment_values(file: str, metric: str = "auprc") -> pd.Series:
+    """Per-example `metric` from the .examples.jsonl.gz beside an `afa alignment` JSON."""
+    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as f:
+        rows = [json.loads(line) for line in f]
+    return pd.Series([r[metric] for r in rows], index=[str(r["id"]) for r in rows], dtype=float)
+
+
+def attack_values(file: str) -> dict[str, pd.Series]:
+    """Per recipe, 1 where the example is still classified right after the attack (TextAttack's
+    `failed`: accuracy under attack), from the .csv beside an `afa robustness` JSON."""
+    rows = pd.read_csv(file.replace(".json", ".csv"), dtype={"id": str}, usecols=["recipe", "id", "status"])
+    return {recipe: (g.status == "failed").astype(float).set_axis(g.id) for recipe, g in rows.groupby("recipe")}
+
+
+# --- provenance -----------------------------------------------------------------------------------
+
+def _sha(p: dict | None) -> str:
+    return (p or {}).get("objective_sha") or UNKNOWN
+
+
+def check_provenance(row: str, provenance: dict[str, dict | None], what: str = "results") -> dict:
+    """The distinct commits and the one objective_sha of the files of a row; refuse a mix.
+
+    `provenance`: file -> its `provenance` field (None when the file has none: `unknown`, which
+    counts as its own value, since it cannot be shown to match a known one).
+    """
+    by_sha = defaultdict(list)
+    for f, p in provenance.items():
+        by_sha[_sha(p)].append(f)
+    if len(by_sha) > 1:
+        mix = "; ".join(f"objective_sha {sha} in {', '.join(sorted(fs))}" for sha, fs in sorted(by_sha.items()))
+        raise ProvenanceError(f"claims row {row!r}: {what} made by different objective code would share one row "
+                              f"({mix}); rerun the older runs or leave them out")
+    commits = sorted({(p or {}).get("commit") or UNKNOWN for p in provenance.values()})
+    return {"objective_sha": next(iter(by_sha), UNKNOWN), "commits": commits,
+            "dirty": any((p or {}).get("dirty") for p in provenance.values())}
+
+
+# --- the effect of one comparison -----------------------------------------------------------------
+
+def pair_by_seed(treated: dict[int, pd.Series], control: dict[int, pd.Series]) -> list[tuple[pd.Series, pd.Series]]:
+    """(treated, control) values of each seed both ran, in seed order."""
+    return [(treated[s], control[s]) for s in sorted(set(treated) & set(control))]
+
+
+def pair_in_order(a: dict[int, pd.Series], b: dict[int, pd.Series]) -> list[tuple[pd.Series, pd.Series]]:
+    """The A/A control: b's seeds against a's, the i-th smallest of each (they share nothing, so
+    the pairing only groups two independent runs; the interval is no narrower for it)."""
+    return [(b[sb], a[sa]) for sa, sb in zip(sorted(a), sorted(b))]
+
+
+def paired_effect(pairs: list[tuple[pd.Series, pd.Series]], resamples: int = 10_000, seed: int = 0) -> dict:
+    """Mean over pairs of the mean per-example difference treated - control, on the examples both
+    scored, with the hierarchical bootstrap's 95 % interval and two-sided p."""
+    if not pairs:
+        raise ValueError("paired effect of zero pairs of runs")
+    groups = []
+    for t, c in pairs:
+        d = (t - c).dropna()  # aligned on example id: the examples both runs scored
+        if d.empty:
+            raise ValueError("a pair of runs shares no example id: they were scored on different examples")
+        groups.append(d.to_numpy())
+    h = stats.hierarchical_bootstrap(groups, np.mean, resamples, seed)
+    sizes = sorted({g.size for g in groups})
+    return {"effect": h["estimate"], "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p": h["p_value"],
+            "seeds": len(groups), "examples": str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"}
+
+
+def interaction(first: dict, second: dict, confidence: float = 0.95) -> dict:
+    """first - second of two effects measured on different examples (independent), with a normal
+    interval and p from their bootstrap intervals (standard error = interval width / (2 z))."""
+    z = sps.norm.ppf(0.5 + confidence / 2)
+    se = math.hypot((first["ci_high"] - first["ci_low"]) / (2 * z), (second["ci_high"] - second["ci_low"]) / (2 * z))
+    d = first["effect"] - second["effect"]
+    p = float(2 * sps.norm.sf(abs(d) / se)) if se > 0 else (1.0 if d == 0 else 0.0)
+    return {"effect": d, "ci_low": d - z * se, "ci_high": d + z * se, "p": p,
+            "seeds": min(first["seeds"], second["seeds"]), "examples": f"{first['examples']} / {second['examples']}"}
+
+
+# --- Holm and the verdict -------------------------------------------------------------------------
+
+def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, seeds: int, direction: int = 1,
+            min_effect: float = 0.0, alpha: float = ALPHA, min_seeds: int = MIN_SEEDS) -> tuple[str, str]:
+    """(verdict, what the rule says without the seed floor); see the module docstring.
+
+    `direction` +1: the claim is that AFA's value is higher; -1: lower. `min_effect` >= 0 is the
+    smallest effect, in the claimed direction, that would count as the claimed one.
+    """
+    if any(v != v for v in (effect, ci_low, ci_high, p_holm)):
+        return "inconclusive (no p-value)", "inconclusive"
+    e = direction * effect
+    hi = max(direction * ci_low, direction * ci_high)  # the interval's end furthest in the claimed direction
+    if p_holm < alpha and e > 0 and hi >= min_effect:
+        rule = "holds"
+    elif p_holm < alpha and e < 0:
+        rule = "does not hold"
+    elif hi < min_effect:
+        rule = f"does not hold (interval below the minimal effect {min_effect:g})"
+    else:
+        rule = "inconclusive"
+    if seeds < min_seeds:
+        return f"inconclusive ({seeds} seed{'s' * (seeds != 1)} < {min_seeds})", rule
+    return rule, rule
+
+
+def decide(table: pd.DataFrame, min_effect: dict, alpha: float = ALPHA, min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+    """Holm across the claim cells that have a p, and separately across the control rows (their
+    false positives must not eat the claims' error budget, nor the claims' theirs), then each cell's
+    verdict. Cells that already carry one (not run, not testable here) keep it."""
+    t = table.copy()
+    control = t.column == "control"
+    t["p_holm"] = np.nan
+    for family in (~control, control):
+        t.loc[family, "p_holm"] = stats.holm(t.loc[family, "p"].to_numpy(dtype=float))
+    decided = [verdict(r.effect, r.ci_low, r.ci_high, r.p_holm, int(r.seeds), int(r.direction),
+                       min_effect[r.metric_kind], alpha, min_seeds) if not r.verdict else (r.verdict, "")
+               for r in t.itertuples()]
+    t["verdict"], t["rule_alone"] = [v for v, _ in decided], [a for _, a in decided]
+    # the A/A control's two sides are the same method: any Holm-significant difference is a false alarm
+    t["false_positive"] = [bool(p < alpha) if c else None for c, p in zip(control, t.p_holm)]
+    return t
+
+
+# --- one row of the table -------------------------------------------------------------------------
+
+FIELDS = ["claim", "claim_text", "setting", "metric", "metric_kind", "direction", "column", "method", "effect",
+          "ci_low", "ci_high", "p", "seeds", "examples", "verdict", "commits", "objective_sha", "train_objective_sha",
+          "dirty", "note"]
+
+
+def cell(**fields) -> dict:
+    """A table cell with every field (NaN / '' where it has no value)."""
+    out = {k: "" for k in FIELDS}
+    out.update({k: float("nan") for k in ("effect", "ci_low", "ci_high", "p")}, seeds=0, direction=1)
+    out.update(fields)
+    return out
+
+
+def row_provenance(row: str, runs: pd.DataFrame) -> dict:
+    """Provenance of the runs a row reads: the evaluation files', and the training runs' where known."""
+    ev = check_provenance(row, dict(zip(runs.file, runs.provenance)), "results")
+    known = runs[runs.train_file.astype(bool)]
+    tr = check_provenance(row, dict(zip(known.train_file, known.train_provenance)), "models") if len(known) else None
+    return {"commits": " ".join(c[:10] for c in ev["commits"]), "objective_sha": ev["objective_sha"],
+            "train_objective_sha": tr["objective_sha"] if tr else "not given", "dirty": ev["dirty"]}
+
+
+def absent(head: dict, columns, verdict: str) -> list[dict]:
+    """The row's cells when it has no numbers: `verdict` (not run / not testable here, with why)."""
+    return [cell(**head, column=c, method=m, verdict=verdict) for c, m in columns.items()]
+
+
+def compare(head: dict, runs: pd.DataFrame, columns: dict[str, str], values, resamples: int = 10_000,
+            seed: int = 0, control_seeds=(), baseline: str = BASELINE) -> list[dict]:
+    """One cell per column (name -> method): that method against `baseline`, seeds paired.
+
+    `head`: claim, claim_text, setting, metric, metric_kind, direction. `runs`: the row's runs
+    (method, seed, file, provenance, train_file, train_provenance); `values(run)` gives a run's
+    per-example Series. Baseline seeds in `control_seeds` belong to the A/A control, not here.
+    """
+    used = runs[runs.method.isin([baseline, *columns.values()]) & ~((runs.method == baseline) & runs.seed.isin(control_seeds))]
+    prov = row_provenance(f"{head['claim']} {head['setting']}", used)
+    base = {r.seed: values(r) for r in used[used.method == baseline].itertuples()}
+    cells = []
+    for column, method in columns.items():
+        mine = {r.seed: values(r) for r in used[used.method == method].itertuples()}
+        pairs = pair_by_seed(mine, base)
+        if not pairs:
+            why = (f"no {method} runs" if not mine else f"no {baseline} runs" if not base
+                   else f"no seed shared with {baseline} ({method}: {sorted(mine)}, {baseline}: {sorted(base)})")
+            cells.append(cell(**head, column=column, method=method, verdict=f"not run ({why})", **prov))
+            continue
+        cells.append(cell(**head, column=column, method=method, **paired_effect(pairs, resamples, seed), **prov))
+    return cells
+
+
+def control(head: dict, runs: pd.DataFrame, control_seeds, values, resamples: int = 10_000, seed: int = 0) -> dict:
+    """The A/A control: baseline seeds `control_seeds` against the baseline's other seeds, through
+    the same effect, p and Holm as the claims (`pair_in_order`)."""
+    base = runs[runs.method == BASELINE]
+    a = {r.seed: values(r) for r in base[~base.seed.isin(control_seeds)].itertuples()}
+    b = {r.seed: values(r) for r in base[base.seed.isin(control_seeds)].itertuples()}
+    head = {**head, "column": "control", "method": f"{BASELINE} seeds {sorted(b)} vs {sorted(a)}"}
+    if not a or not b:
+        return cell(**head, verdict=f"not run (baseline seeds: {sorted(a)} compared, {sorted(b)} control)")
+    prov = row_provenance(f"control {head['setting']}", base)
+    out = cell(**head, **paired_effect(pair_in_order(a, b), resamples, seed), **prov)
+    if min(len(a), len(b)) < 2:
+        out["note"] = f"too few seeds ({len(b)} control, {len(a)} compared; 2 per side at least)"
+    return out
+
+
+# --- claim 4: which methods are the live AFA at another K -----------------------------------------
+
+def k_variants(method_settings: dict, live: str) -> dict[str, int]:
+    """method -> K, for the live method and every method whose settings equal its own but for K."""
+    if live not in method_settings:
+        return {}
+    base = {k: v for k, v in method_settings[live].items() if k != "K"}
+    return {name: s.get("K") for name, s in method_settings.items()
+            if {k: v for k, v in s.items() if k != "K"} == base}
+
+
+def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_settings: dict, values,
+            resamples: int = 10_000, seed: int = 0) -> list[dict]:
+    """Claim 4, per column and model: (largest K minus smallest K) on the long texts minus the same
+    on the short ones, each paired by seed among the column method's K variants (`k_variants`)."""
+    cells = []
+    for column, method in columns.items():
+        variants = k_variants(method_settings, method)
+        mine = runs[runs.method.isin(variants) & runs.dataset.isin([LONG, SHORT])]
+        found = {}
+        for model, g in mine.groupby("model"):
+            ks = {ds: {variants[m]: m for m in h.method.unique()} for ds, h in g.groupby("dataset")}
+            if all(len(ks.get(ds, {})) >= 2 for ds in (LONG, SHORT)):
+                found[model] = ks
+        if not found:
+            grid = ", ".join(f"{m} (K {k})" for m, k in variants.items()) or "none"
+            cells.append(cell(**head, column=column, method=method, verdict=(
+                f"not run (needs {method} at two K or more on both {LONG} and {SHORT}; method_settings define: "
+                f"{grid}; the K ablation grid is not built)")))
+            continue
+        for model, ks in found.items():
+            effects = {}
+            for ds in (LONG, SHORT):
+                lo, hi = ks[ds][min(ks[ds])], ks[ds][max(ks[ds])]
+                sub = mine[(mine.model == model) & (mine.dataset == ds)]
+                (c,) = compare(head, sub, {column: hi}, values, resamples, seed, baseline=lo)
+                effects[ds] = c
+            if any(c["verdict"] for c in effects.values()):
+                why = "; ".join(f"{ds}: {c['verdict']}" for ds, c in effects.items() if c["verdict"])
+                cells.append(cell(**head, column=column, method=method, verdict=f"not run ({why})"))
+                continue
+            both = interaction(effects[LONG], effects[SHORT])
+            note = "; ".join(f"{ds}: K {min(ks[ds])} -> {max(ks[ds])} {effects[ds]['effect']:+.4f}" for ds in (LONG, SHORT))
+            used = mine[(mine.model == model) & mine.method.isin(
+                [ks[ds][f(ks[ds])] for ds in (LONG, SHORT) for f in (min, max)])]
+            prov = row_provenance(f"{head['claim']} {model}", used)  # one row: both datasets' runs
+            cells.append(cell(**{**head, "setting": f"{head['setting']} / {model}"}, column=column, method=method,
+                              **both, **prov, note=note))
+    return cells
