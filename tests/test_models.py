@@ -171,3 +171,24 @@ def test_decoder_pools_its_appended_end_token_which_is_never_masked(tmp_path):
     tok2, back, _ = models.load(tmp_path)
     assert torch.allclose(back(batch["input_ids"], batch["attention_mask"]).logits, out.logits, atol=1e-6)
     assert models.encode(tok2, ["a fine film"], 16) == ids[:1]
+
+
+def test_a_llama_tokenizer_still_ends_texts_by_its_end_token_after_a_reload(tmp_path):
+    """LlamaTokenizerFast rebuilds its post-processor when loaded (BOS first, no EOS: SmolLM2's does);
+    a run's reloaded tokenizer must append the end token the model pools, as in training."""
+    from tokenizers import Tokenizer, models as tmodels, pre_tokenizers
+    from transformers import LlamaTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["<unk>", "<s>", "</s>", "a", "fine", "film"])}
+    tok = Tokenizer(tmodels.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    llama = models.with_end_token(LlamaTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>",
+                                                     eos_token="</s>", add_bos_token=True))
+    ids = models.encode(llama, ["a fine film"], 16)
+    assert ids == [[3, 4, 5, 2]]
+    _, model, spec = tiny_decoder()
+    models.save(tmp_path, model, llama, spec)
+    from transformers import AutoTokenizer
+    assert AutoTokenizer.from_pretrained(tmp_path / "tokenizer")("a fine film")["input_ids"] != ids[0]  # the trap
+    tok2, _, _ = models.load(tmp_path)
+    assert models.encode(tok2, ["a fine film"], 16) == ids

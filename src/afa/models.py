@@ -376,6 +376,10 @@ def load(run_dir: Path, device: str = "cpu"):
     model = from_spec(spec)
     load_model(model, str(run_dir / "model.safetensors"), device=device)
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "tokenizer")
+    if spec["kind"] == "llm":
+        # Llama's tokenizer class rebuilds its post-processor on load (BOS first, no EOS), which would
+        # pool the last word instead of the end token the model was trained on
+        tokenizer = with_end_token(tokenizer)
     return tokenizer, model.to(device).eval(), spec
 
 
