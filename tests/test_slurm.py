@@ -118,7 +118,8 @@ def test_sample_dag_runs_through_slurm(cluster, tmp_path):
         "data": {"source": "sample", "max_train": 100, "max_test": 50},
         "train": {"epochs": 1, "batch_size": 32, "lr": 1.0e-3}, "robustness": {"n": 3, "query_budget": 100},
         "per_dataset": {"sst2": {"methods": ["baseline", "afa"]}},  # not the sample's variant grid
-        "probe": {"datasets": []}}))  # 100 train rows leave the probe no usable validation sentence
+        "probe": {"datasets": []},  # 100 train rows leave the probe no usable validation sentence
+        "claims": {"control_seeds": []}}))  # 2 train jobs: no A/A control baseline
     r = subprocess.run(["snakemake", "--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "1",
                         "--seconds-between-status-checks", "2", "--configfile", "override.yaml"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200)
