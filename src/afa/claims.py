@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from afa import stats
+from afa.tables import load_runs
 
 ALPHA = 0.05
 MIN_SEEDS = 5
@@ -59,14 +60,13 @@ def load(files: list[str], train_files=()) -> pd.DataFrame:
     for f in train_files:
         dataset, model, method, seed = Path(f).parts[-5:-1]
         train[(dataset, model, method, int(seed.removeprefix("seed")))] = f
-    rows = []
-    for f in files:
-        r = json.load(open(f))
-        r.update(file=f, seed=int(r["seed"]), provenance=r.get("provenance"))
-        tf = train.get((r["dataset"], r["model"], r["method"], r["seed"]), "")
-        r.update(train_file=tf, train_provenance=json.load(open(tf)).get("provenance") if tf else None)
-        rows.append(r)
-    return pd.DataFrame(rows)
+    runs = load_runs(files)
+    if "provenance" not in runs:
+        runs["provenance"] = None
+    runs["provenance"] = runs.provenance.where(runs.provenance.notna(), None)
+    runs["train_file"] = [train.get(k, "") for k in zip(runs.dataset, runs.model, runs.method, runs.seed)]
+    runs["train_provenance"] = [json.load(open(tf)).get("provenance") if tf else None for tf in runs.train_file]
+    return runs
 
 
 def check_settings(runs: pd.DataFrame, method_settings: dict) -> None:

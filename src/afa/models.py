@@ -396,13 +396,11 @@ def collate(tokenizer, ids: list[list[int]], device) -> dict[str, torch.Tensor]:
     for i, x in enumerate(ids):
         input_ids[i, :len(x)] = torch.tensor(x)
     attention_mask = (torch.arange(T)[None, :] < torch.tensor([len(x) for x in ids])[:, None]).long()
-    maskable = maskable_tokens(input_ids, attention_mask, tokenizer)
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask,
+             "maskable": maskable_tokens(input_ids, attention_mask, tokenizer)}
     if torch.device(device).type == "cuda":  # pinned pages copy without stalling the host
-        return {k: v.pin_memory().to(device, non_blocking=True)
-                for k, v in (("input_ids", input_ids), ("attention_mask", attention_mask), ("maskable", maskable))}
-    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device),
-            "maskable": maskable.to(device)}
-
+        return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+    return {k: v.to(device) for k, v in batch.items()}
 
 
 def maskable_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
