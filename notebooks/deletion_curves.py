@@ -38,7 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from afa.tables import seed_table, versus_baseline
+from afa.tables import deletion_block, deletion_values, seed_table, versus_baseline
 
 results = [json.load(open(f)) for f in result_files]
 if not results:
@@ -78,25 +78,15 @@ fig.savefig(out_png, dpi=120)
 METRICS = ["accuracy_full", "aopc_comprehensiveness", "aopc_comprehensiveness_random", "aopc_sufficiency"]
 
 
-def aggregates(r):
-    """The run's AOPC block: ERASER's bins when evaluated at them, else all levels."""
-    return (r["eraser"], "eraser") if r.get("eraser") else (r, "all")
-
-
 runs = pd.DataFrame([{**{k: r[k] for k in ["dataset", "model", "method", "seed", "accuracy_full"]},
-                      **{k: aggregates(r)[0][k] for k in METRICS[1:]}, "aopc_levels": aggregates(r)[1], "file": f}
+                      **{k: deletion_block(r)[0][k] for k in METRICS[1:]}, "aopc_levels": deletion_block(r)[1], "file": f}
                      for f, r in zip(result_files, results)])
 runs["seed"] = runs.seed.astype(int)
 table = seed_table(runs, ["dataset", "model", "method"], METRICS)
 table[[c for c in table.columns if not c.endswith("_mean")]]
 
 # %%
-def per_example(file, metric):
-    ex = aggregates(json.load(open(file)))[0]["per_example"]
-    return pd.Series(ex[metric], index=ex["id"])
-
-
-paired = versus_baseline(runs, ["dataset", "model"], METRICS[1:], per_example, ("comprehensiveness", "sufficiency"),
+paired = versus_baseline(runs, ["dataset", "model"], METRICS[1:], deletion_values, ("comprehensiveness", "sufficiency"),
                          resamples=bootstrap_resamples, seed=bootstrap_seed)
 out = table.merge(paired, on=["dataset", "model", "method"], how="left") if len(paired) else table
 out.to_csv(out_csv, index=False)

@@ -28,9 +28,7 @@ bootstrap_resamples = 10000
 bootstrap_seed = 0
 
 # %%
-import pandas as pd
-
-from afa.tables import load_runs, seed_table, versus_baseline
+from afa.tables import accuracy_values, load_runs, seed_table, versus_baseline
 
 runs = load_runs(metric_files)
 runs.sort_values(["dataset", "model", "method", "seed"])[["dataset", "model", "method", "seed", "accuracy", "macro_f1", "n"]]
@@ -48,12 +46,7 @@ table[[c for c in table.columns if not c.endswith("_mean")]]
 # method is better; `correct_boot`: paired bootstrap over test examples, difference [95 % CI] p.
 
 # %%
-def per_example(file, metric):
-    """0/1 correctness per example id, from the predictions beside a metrics file."""
-    return pd.read_csv(file.replace(".json", ".predictions.csv"), dtype={"id": str}).set_index("id")[metric]
-
-
-paired = versus_baseline(runs, KEYS, ["accuracy"], per_example, ("correct",), scale=100, digits=2,
+paired = versus_baseline(runs, KEYS, ["accuracy"], accuracy_values, ("correct",), scale=100, digits=2,
                          resamples=bootstrap_resamples, seed=bootstrap_seed)
 paired
 

@@ -38,14 +38,14 @@ import json
 
 import pandas as pd
 
-from afa.tables import seed_table, versus_baseline
+from afa.tables import attack_values, seed_table, versus_baseline
 
 results = [json.load(open(f)) for f in result_files]
 if not results:
     raise ValueError("no result files were given to this notebook (parameter result_files)")
 METRICS = ["clean_accuracy", "accuracy_under_attack", "attack_success_rate", "mean_words_perturbed", "mean_queries"]
 runs = pd.DataFrame([{**{k: r[k] for k in ("dataset", "model", "method")}, "seed": int(r["seed"]), "recipe": recipe,
-                      "file": f"{f.replace('.json', '.csv')}::{recipe}",
+                      "file": f"{f}::{recipe}",
                       **{k: s[k] for k in METRICS + ["n", "skipped", "failed", "succeeded"]}}
                      for f, r in zip(result_files, results) for recipe, s in r["recipes"].items()])
 runs.sort_values(["dataset", "model", "recipe", "method", "seed"]).reset_index(drop=True)
@@ -66,9 +66,7 @@ table[[c for c in table.columns if not c.endswith("_mean")]]
 # %%
 def per_example(file, metric):
     path, recipe = file.split("::")
-    d = pd.read_csv(path, dtype={"id": str})
-    d = d[d.recipe == recipe].set_index("id")
-    return (d.status == "failed").astype(float).rename(metric)  # skipped: wrong before; succeeded: flipped
+    return attack_values(path)[recipe]
 
 
 paired = versus_baseline(runs, ["dataset", "model", "recipe"], ["accuracy_under_attack", "attack_success_rate"],

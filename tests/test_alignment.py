@@ -9,7 +9,7 @@ from conftest import REPO
 from test_deletion import Toy
 
 from afa import models
-from afa.evaluation.alignment import alignment, baselines, rationale_mask, word_scores
+from afa.evaluation.alignment import alignment, baselines, labelled_words, rationale_mask, word_scores
 from afa.evaluation.metrics import auprc
 
 
@@ -116,3 +116,26 @@ def test_polarity_rule_is_the_staged_sst_rationale_mask():
     assert len(labelled) > 100
     assert all(rationale_mask(r, "polarity") == r["rationale_mask"] for r in labelled)
     assert np.mean([np.mean(r["rationale_mask"]) for r in labelled]) > 0.02
+
+
+def test_labelled_words_are_the_one_word_train_phrases_lower_cased():
+    train = [{"text": "Good "}, {"text": "a good film"}, {"text": "'s"}, {"text": "  "}, {"text": "BAD"}]
+    assert labelled_words(train) == {"good", "'s", "bad"}
+
+
+def test_unseen_scores_rank_only_the_words_training_never_labelled(toy):
+    tok, model = toy
+    # attention: 101/... on "good" and "bad", 1 on the others; rationale: "good" and "not"
+    recs = [record("the bad film was not good", [0, 0, 0, 0, 1, 1]), record("the good film", [0, 1, 0], rid="y")]
+    full, _ = alignment(model, tok, recs, max_length=32)
+    assert full["labelled_words"] == 0 and full["unseen_auprc"] is None and full["unseen_rationale_share"] is None
+    summary, per_example = alignment(model, tok, recs, max_length=32, labelled=frozenset({"good", "bad"}))
+    # unseen in x: the, film, was, not (rationale: not), all at the same score: AP = 1/4
+    assert per_example[0]["unseen_words"] == 4 and per_example[0]["unseen_auprc"] == pytest.approx(1 / 4)
+    # y's only rationale word is labelled: not scoreable on unseen words, but still scored in full
+    assert per_example[1]["unseen_auprc"] is None and per_example[1]["auprc"] == pytest.approx(1)
+    assert summary["unseen_n"] == 1 and summary["unseen_auprc"] == pytest.approx(1 / 4)
+    # chance: "not" ranked 1st to 4th of the four by random scores
+    assert summary["unseen_chance_auprc"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
+    assert summary["unseen_rationale_share"] == pytest.approx(1 / 3)  # "not" of good, not, good
+    assert summary["auprc"] == full["auprc"]  # the full scores do not change

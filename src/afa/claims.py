@@ -18,7 +18,6 @@ Layer: report (beside afa.tables); nothing below it imports this module.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from collections import defaultdict
@@ -81,35 +80,6 @@ def check_settings(runs: pd.DataFrame, method_settings: dict) -> None:
             bad.append(f"{r.train_file} ({', '.join(f'{k}: {trained.get(k)!r} there, {now.get(k)!r} now' for k in keys)})")
     if bad:
         raise ValueError(f"runs trained under other settings than method_settings gives their method now: {'; '.join(bad)}")
-
-
-# --- per-example values of one evaluation file, indexed by example id (as str) ---------------------
-
-def accuracy_values(file: str) -> pd.Series:
-    """0/1 correctness per example, from the .predictions.csv beside an `afa accuracy` JSON."""
-    p = pd.read_csv(file.replace(".json", ".predictions.csv"), dtype={"id": str})
-    return p.set_index("id")["correct"].astype(float)
-
-
-def deletion_values(result: dict, eraser: bool) -> pd.Series:
-    """Per-example comprehensiveness of an `afa deletion` result: over ERASER's bins or all levels."""
-    block = result["eraser"] if eraser else result
-    ex = block["per_example"]
-    return pd.Series(ex["comprehensiveness"], index=[str(i) for i in ex["id"]], dtype=float)
-
-
-def alignment_values(file: str, metric: str = "auprc") -> pd.Series:
-    """Per-example `metric` from the .examples.jsonl.gz beside an `afa alignment` JSON."""
-    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as f:
-        rows = [json.loads(line) for line in f]
-    return pd.Series([r[metric] for r in rows], index=[str(r["id"]) for r in rows], dtype=float)
-
-
-def attack_values(file: str) -> dict[str, pd.Series]:
-    """Per recipe, 1 where the example is still classified right after the attack (TextAttack's
-    `failed`: accuracy under attack), from the .csv beside an `afa robustness` JSON."""
-    rows = pd.read_csv(file.replace(".json", ".csv"), dtype={"id": str}, usecols=["recipe", "id", "status"])
-    return {recipe: (g.status == "failed").astype(float).set_axis(g.id) for recipe, g in rows.groupby("recipe")}
 
 
 # --- provenance -----------------------------------------------------------------------------------

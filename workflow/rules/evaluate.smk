@@ -58,11 +58,13 @@ rule evaluate_alignment:
     input:
         weights=rules.train.output.weights,
         test=OUT + "/data/{rationales}/test.jsonl.gz",
+        train=OUT + "/data/{dataset}/train.jsonl.gz",
     output:
         result=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.json",
         examples=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz",
     params:
         data=OUT + "/data/{rationales}",
+        train_data=OUT + "/data/{dataset}",
         run=RUN,
         meta=lambda wc: as_json(dict(wc.items())),
         settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k != "pairs"}),
@@ -74,7 +76,7 @@ rule evaluate_alignment:
         "../../env/train.yml"
     shell:
         "afa alignment --run {params.run:q} --data {params.data:q} --out {output.result:q} --examples {output.examples:q}"
-        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
+        " --train-data {params.train_data:q} --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
 
 
 PROBE = config.get("probe") or {}

@@ -36,8 +36,11 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("alignment", "rationale alignment of the attention row (plausibility); --data is a prepared "
                "rationale dataset (eraser_movies, sst_phrases), the run may come from any dataset",
                outputs=(("--examples", "per-example scores (.jsonl.gz)"),),
+               inputs=(("--train-data", "the prepared dataset the run was trained on (its one-word train "
+                                        "phrases are left out of the unseen_* scores)"),),
                settings="sst_rule, truncated, iou_threshold, chance_draws, chance_seed",
-               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.examples, a.settings, a.meta, a.device)),
+               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.examples, a.settings, a.meta, a.device,
+                                            a.train_data)),
     Evaluation("probe", "mechanism probe: does each reward prefer masking sentiment-bearing tokens (validation split)",
                outputs=(("--examples", "per-example masks and rewards (.jsonl.gz)"),),
                inputs=(("--lexicon", "polar / neutral words (JSON of `afa lexicon`)"),

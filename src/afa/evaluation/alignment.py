@@ -30,6 +30,13 @@ SST phrases (``sst_rule``): SST gives every word its own sentiment label 0-4 (th
 tree). ``polarity`` marks a word when its label lies on the sentence's side (0-1 for a negative
 sentence, 3-4 for a positive one) — the mirror's ``rationale_mask``; ``strong`` only the extreme
 label (0 or 4). SST words are no human rationale in ERASER's sense: a proxy, documented as such.
+
+Words labelled in training (``unseen_*``): SST-2's train split holds single words as phrases with
+their own label, and most SST dev rationale words are among them, so a model can point at them
+because training told it their sentiment one by one. The ``unseen_*`` scores rank only the words
+whose lower-cased form is never a one-word phrase of the train split the model was trained on
+(``labelled_words``): AUPRC per example over those words, its chance level, and the share of the
+rationale words they hold. A train split without one-word phrases (IMDB, ERASER) leaves them null.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from afa.data import read_prepared
 from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
 from afa.io import write_jsonl_gz, write_result
@@ -47,6 +55,11 @@ DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "
 RULES = ("mirror", "polarity", "strong")
 # Strictly monotone, so no ties: the top-k words are the first (or last) k.
 POSITION_SCORERS = {"position_first": lambda n: np.arange(n, 0, -1.0), "position_last": lambda n: np.arange(1.0, n + 1)}
+
+
+def labelled_words(train_records: list[dict]) -> frozenset[str]:
+    """Lower-cased texts of the train phrases that are one word: words whose label training showed."""
+    return frozenset(t.lower() for t in (r["text"].strip() for r in train_records) if t and len(t.split()) == 1)
 
 
 def rationale_mask(record: dict, rule: str) -> list[int]:
@@ -86,31 +99,52 @@ def score_example(scores: np.ndarray, mask: np.ndarray) -> dict:
 
 def alignment(model, tokenizer, records: list[dict], max_length: int, sst_rule: str = "polarity",
               truncated: str = "drop", iou_threshold: float = 0.5, batch_size: int = 64, device="cpu",
-              chance_draws: int = 20, chance_seed: int = 0):
-    """(summary dict, per-example rows) of one model against the records' rationales."""
+              chance_draws: int = 20, chance_seed: int = 0, labelled: frozenset[str] = frozenset()):
+    """(summary dict, per-example rows) of one model against the records' rationales; `labelled`:
+    the words of ``labelled_words``, left out of the ``unseen_*`` scores."""
     if truncated not in ("drop", "zero"):
         raise ValueError(f"unknown truncated option {truncated!r} (config: alignment.truncated); use drop or zero")
     enc = tokenizer([r["tokens"] for r in records], is_split_into_words=True, truncation=True, max_length=max_length)
     _, rows = predict(model, tokenizer, enc["input_ids"], batch_size, device)
-    per_example, skipped, coverage = [], 0, []
+    per_example, skipped, coverage, unseen_masks = [], 0, [], []
     for i, r in enumerate(records):
         mask = np.asarray(rationale_mask(r, sst_rule), dtype=int)
         scores, seen = word_scores(rows[i], enc.word_ids(i), len(r["tokens"]))
         coverage.append(mask[seen].sum() / max(1, mask.sum()))
+        tokens = [t for t, s in zip(r["tokens"], seen) if s or truncated == "zero"]
         if truncated == "drop":
             scores, mask = scores[seen], mask[seen]
         if mask.sum() == 0 or mask.sum() == len(mask):  # AUPRC needs both classes
             skipped += 1
             continue
+        unseen = np.array([t.lower() not in labelled for t in tokens], dtype=bool)
+        u_mask = mask[unseen]
+        scoreable = bool(labelled) and 0 < u_mask.sum() < len(u_mask)
+        if scoreable:
+            unseen_masks.append(u_mask)
         per_example.append({"id": r["id"], "label": r["label"], "words": int(len(mask)), **score_example(scores, mask),
-                            "tokens": [t for t, s in zip(r["tokens"], seen) if s or truncated == "zero"],
-                            "scores": [round(float(s), 6) for s in scores], "mask": mask.tolist()})
+                            "tokens": tokens, "scores": [round(float(s), 6) for s in scores], "mask": mask.tolist(),
+                            "unseen_words": int(unseen.sum()), "unseen_rationale_words": int(u_mask.sum()),
+                            "unseen_auprc": auprc(scores[unseen], u_mask) if scoreable else None})
     if not per_example:
         raise ValueError("no example has both rationale and non-rationale words among the words the model sees")
     summary = {**summarize(per_example, iou_threshold), "n": len(per_example), "skipped": skipped,
                "rationale_coverage": float(np.mean(coverage)),
-               **baselines([e["mask"] for e in per_example], iou_threshold, chance_draws, chance_seed)}
+               **baselines([e["mask"] for e in per_example], iou_threshold, chance_draws, chance_seed),
+               **unseen_summary(per_example, unseen_masks, len(labelled))}
     return summary, per_example
+
+
+def unseen_summary(per_example: list[dict], unseen_masks: list, n_labelled: int) -> dict:
+    """The ``unseen_*`` fields: null where training labelled no single word or no example is scoreable."""
+    scored = [e["unseen_auprc"] for e in per_example if e["unseen_auprc"] is not None]
+    rationale = sum(int(np.sum(e["mask"])) for e in per_example)
+    return {"labelled_words": n_labelled, "unseen_n": len(scored),
+            "unseen_auprc": float(np.mean(scored)) if scored else None,
+            "unseen_chance_auprc": float(np.mean([random_average_precision(int(m.sum()), len(m)) for m in unseen_masks]))
+            if unseen_masks else None,
+            "unseen_rationale_share": sum(e["unseen_rationale_words"] for e in per_example) / rationale
+            if n_labelled else None}
 
 
 def summarize(scored: list[dict], iou_threshold: float) -> dict:
@@ -139,14 +173,16 @@ def baselines(masks: list, iou_threshold: float = 0.5, chance_draws: int = 20, c
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, settings: dict | None = None,
-             meta: dict | None = None, device: str = "auto") -> dict:
+             meta: dict | None = None, device: str = "auto", train_data: Path | None = None) -> dict:
+    """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``)."""
     s = {**DEFAULTS, **(settings or {})}
+    labelled = labelled_words(read_prepared(train_data, "train")) if train_data is not None else frozenset()
     tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:
         raise ValueError(f"{data_dir}/test.jsonl.gz has no 'tokens'/'rationale_mask': not a rationale dataset")
     summary, per_example = alignment(model, tokenizer, records, spec["max_length"], s["sst_rule"], s["truncated"],
                                      s["iou_threshold"], s["batch_size"], device, s["chance_draws"],
-                                     s["chance_seed"])
+                                     s["chance_seed"], labelled)
     write_jsonl_gz(out_examples, [{k: v for k, v in e.items() if k not in ("pred_spans", "gold_spans")}
                                   for e in per_example])
     result = {**(meta or {}), **summary, "settings": s}
