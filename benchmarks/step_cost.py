@@ -10,6 +10,7 @@ utilisation (FLOPs counted by torch.utils.flop_counter on one step).
     python benchmarks/step_cost.py --model scratch --masking replace delete unigram \
         --reward detect confidence_drop --steps 30
     python benchmarks/step_cost.py --model minilm --steps 20
+    python benchmarks/step_cost.py --data ../shared/data --disc-full-vocab   # D over every id, as before
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import yaml
 
 from afa import models, objective as obj
 from afa.data import load_split, sample_root
-from afa.method import eval_logits
+from afa.method import AFA, eval_logits
 from afa.train import build_afa, train_step
 
 
@@ -81,6 +82,8 @@ def main():
     p.add_argument("--config", default="config/paper.yaml")
     p.add_argument("--model", default="scratch")
     p.add_argument("--dataset", default="sst2")
+    p.add_argument("--data", help="a mirror-layout folder (e.g. ../shared/data; default: the embedded sample); "
+                                  "its train split sets the vocabulary, and so the size of D's table")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
@@ -91,13 +94,15 @@ def main():
     p.add_argument("--disc-d-ff", type=int)
     p.add_argument("--disc-layers", type=int)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--disc-full-vocab", action="store_true",
+                   help="D with a row for every id of the tokenizer (a 'before' figure; default: the data's ids)")
     p.add_argument("--unfused", action="store_true", help="the target's AdamW as before the fused kernel (a 'before' figure)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak (e.g. 989 for H100 bf16 dense): prints MFU")
     a = p.parse_args()
     torch.manual_seed(0)
     cfg = yaml.safe_load(open(a.config))
 
-    rows = load_split(sample_root(), a.dataset, "train")
+    rows = load_split(a.data or sample_root(), a.dataset, "train")
     texts = [r["text"] for r in rows]
     tok, model, _ = models.build(cfg["model_settings"][a.model], 2, a.max_length, texts)
     model.to(a.device)
@@ -119,6 +124,9 @@ def main():
             if value is not None:
                 method["disc"][key] = value
         afa = build_afa(method, tok, ids, a.max_length, a.device, seed=0)
+        if a.disc_full_vocab:  # a row for every id of the tokenizer, as before D kept the data's ids only
+            afa = AFA(afa.config, afa.vocab_size, afa.max_length, afa.mask_id, afa.pad_id,
+                      afa.unigram if afa.unigram.numel() else None, 0).to(a.device)
         run = lambda s, with_afa: train_step(model, opt, None, afa if with_afa else None, batches[s % len(batches)],
                                              labels[:len(batches[s % len(batches)]["input_ids"])], a.device, 1.0, s)
         t_base, t_afa = [], []
@@ -130,7 +138,7 @@ def main():
         base, full = statistics.median(t_base), statistics.median(t_afa)
         d = method["disc"]
         line = (f"masking={masking:8s} reward={reward:15s} M={method['M']} disc={d.get('layers')}x{d.get('d_model')}"
-                f"/{d.get('d_ff')}  baseline {1000 * base:6.1f} ms  AFA {1000 * full:6.1f} ms  ratio {full / base:.2f}")
+                f"/{d.get('d_ff')} rows={afa.D.encoder.tok.num_embeddings if afa.D is not None else 0}  baseline {1000 * base:6.1f} ms  AFA {1000 * full:6.1f} ms  ratio {full / base:.2f}")
         if a.device == "cuda":
             flops = step_flops(lambda: run(0, True))
             line += f"  {flops / full / 1e12:.1f} TFLOP/s"

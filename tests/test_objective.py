@@ -329,6 +329,41 @@ def test_one_afa_step_is_deterministic_under_a_seed(masking, reward):
     assert all(torch.equal(a, b) for a, b in zip(p1, p2))
 
 
+@pytest.mark.parametrize("masking", ["replace", "delete", "unigram"])
+def test_a_discriminator_on_the_data_vocabulary_trains_exactly_as_on_the_whole_tokenizer(masking):
+    """D keeps embedding rows for the ids the data holds (build_afa); against a D over every id of the
+    tokenizer, seeded alike, five steps give the same stats, target and D, bit for bit."""
+    from afa.method import AFAConfig, unigram_distribution
+
+    texts = ["a fine and moving film", "a dull , thin plot", "rare acting", "bad"]
+    vocabulary = texts + ["words the data never uses : sober , luminous , inert , tepid , glib , deft"]
+    method = {"objective": "afa", "masking": masking, "disc": {"d_model": 32, "d_ff": 64}}
+
+    def run(full):
+        torch.manual_seed(7)
+        tok, model, _ = models.build({"kind": "scratch", "d_model": 32, "layers": 1, "heads": 2, "d_ff": 64},
+                                     2, 16, vocabulary)
+        ids = models.encode(tok, texts, 16)
+        if full:
+            unigram = unigram_distribution(ids, len(tok), tok.all_special_ids) if masking == "unigram" else None
+            afa = AFA(AFAConfig.from_dict(method), len(tok), 16, models.mask_token_id(tok), tok.pad_token_id, unigram, 7)
+        else:
+            afa = build_afa(method, tok, ids, 16, "cpu", 7)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        batch = models.collate(tok, ids, "cpu")
+        stats = [train_step(model, opt, None, afa, batch, torch.tensor([1, 0, 1, 0]), "cpu", 1.0, 0) for _ in range(5)]
+        return stats, model, afa, len(tok)
+
+    (s1, m1, small, n), (s2, m2, full, _) = run(False), run(True)
+    assert 0 < len(small.D.vocab) < n - 10  # the unused words got no row
+    assert s1 == s2
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    rows, whole = small.D.encoder.tok.weight, full.D.encoder.tok.weight
+    assert torch.equal(rows[:-1], whole[small.D.vocab]) and not rows[-1].any()  # the last row: any other id
+    assert all(torch.equal(a, b) for (k, a), (_, b) in zip(small.D.named_parameters(), full.D.named_parameters())
+               if k != "encoder.tok.weight")
+
+
 def test_a_nan_loss_term_stops_training_naming_step_and_term():
     model, afa, batch = tiny_afa()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -392,6 +427,14 @@ def test_saved_afa_loads_back_and_a_mismatched_file_is_refused(tmp_path):
     save_file(tensors, str(tmp_path / "afa.safetensors"))
     with pytest.raises(ValueError, match="afa.safetensors: does not match afa_config.json"):
         AFA.from_pretrained(tmp_path)
+    # a file saved before D kept a vocabulary (no D.vocab, a row for every id) still loads
+    old = AFA(afa.config, afa.vocab_size, afa.max_length, afa.mask_id, afa.pad_id, afa.unigram, afa.seed)
+    old.save_pretrained(tmp_path)
+    tensors = load_file(str(tmp_path / "afa.safetensors"))
+    del tensors["D.vocab"]
+    save_file(tensors, str(tmp_path / "afa.safetensors"))
+    back = AFA.from_pretrained(tmp_path)
+    assert torch.equal(back.D.encoder.tok.weight, old.D.encoder.tok.weight) and back.D.vocab.numel() == 0
 
 
 def test_discriminator_update_on_one_padded_batch_is_the_two_class_loss():

@@ -132,7 +132,8 @@ class AFA(nn.Module):
     """The adversary: samples masks from the target's attention, scores them, returns L_adv."""
 
     def __init__(self, config: AFAConfig, vocab_size: int, max_length: int, mask_id: int, pad_id: int,
-                 unigram: torch.Tensor | None = None, seed: int = 0):
+                 unigram: torch.Tensor | None = None, seed: int = 0, vocab: torch.Tensor | None = None):
+        """`vocab`: the only ids D will read (see afa.discriminator; None: all `vocab_size`)."""
         super().__init__()
         self.config = config
         self.mask_id, self.pad_id, self.seed = mask_id, pad_id, seed
@@ -141,7 +142,7 @@ class AFA(nn.Module):
             raise ValueError("AFAConfig.masking 'unigram' needs `unigram` (see unigram_distribution)")
         self.register_buffer("unigram", unigram if unigram is not None else torch.zeros(0))
         d = config.disc
-        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout)
+        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout, vocab)
                   if config.uses_discriminator else None)
         # fused: one kernel over all of D (its 100 k-row embedding dominates; the per-tensor loop
         # was most of D's update on CPU, benchmarks/step_cost.py)
@@ -280,9 +281,11 @@ class AFA(nn.Module):
 
         meta = json.loads((Path(folder) / "afa_config.json").read_text())
         tensors = load_file(str(Path(folder) / "afa.safetensors"), device=str(device))
+        if any(k.startswith("D.") for k in tensors):
+            tensors.setdefault("D.vocab", torch.zeros(0, dtype=torch.long))  # saved before D kept a vocabulary
         afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
                   meta["pad_id"], tensors.get("unigram") if tensors.get("unigram", torch.zeros(0)).numel() else None,
-                  meta["seed"])
+                  meta["seed"], tensors.get("D.vocab") if tensors.get("D.vocab", torch.zeros(0)).numel() else None)
         # strict for the tensors (a renamed or missing D weight must not load as a random D);
         # only the extra state (optimizer, generator) is absent: a probe needs none of it
         missing, unexpected = afa.load_state_dict(tensors, strict=False)

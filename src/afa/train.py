@@ -126,12 +126,17 @@ def host_stats(stats: dict, step: int) -> dict:
     return values
 
 
-def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, seed: int) -> AFA:
+def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, seed: int,
+              other_ids=()) -> AFA:
+    """AFA for the pipeline. D reads only the ids of `train_ids`, `other_ids` (the validation texts,
+    which the probe feeds D), the special ids and the mask id: its embedding keeps those rows alone."""
     config = AFAConfig.from_dict(method)
     unigram = (unigram_distribution(train_ids, len(tokenizer), tokenizer.all_special_ids)
                if config.masking == "unigram" else None)
-    return AFA(config, len(tokenizer), max_length, models.mask_token_id(tokenizer), tokenizer.pad_token_id,
-               unigram, seed).to(device)
+    mask_id = models.mask_token_id(tokenizer)
+    seen = {i for ids in (*train_ids, *other_ids) for i in ids} | set(tokenizer.all_special_ids) | {mask_id, tokenizer.pad_token_id}
+    vocab = torch.tensor(sorted(i for i in seen if i is not None), dtype=torch.long)
+    return AFA(config, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id, unigram, seed, vocab).to(device)
 
 
 def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
@@ -164,7 +169,8 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     y_train = torch.tensor([r["label"] for r in train_rows])
     y_val = np.array([r["label"] for r in val_rows])
 
-    afa = build_afa(method, tokenizer, train_ids, max_length, device, seed) if method["objective"] == "afa" else None
+    afa = (build_afa(method, tokenizer, train_ids, max_length, device, seed, val_ids)
+           if method["objective"] == "afa" else None)
     polar_ids = polar_token_ids(lexicon, tokenizer)
     if polar_ids is not None:
         polar_ids = polar_ids.to(device)
