@@ -10,7 +10,7 @@ utilisation (FLOPs counted by torch.utils.flop_counter on one step).
     python benchmarks/step_cost.py --model scratch --masking replace delete unigram \
         --reward detect confidence_drop --steps 30
     python benchmarks/step_cost.py --model minilm --steps 20
-    python benchmarks/step_cost.py --data ../shared/data --disc-full-vocab   # D over every id, as before
+    python benchmarks/step_cost.py --data ../shared/data --vs-full-vocab   # and D over every id, as before
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def main():
     p.add_argument("--disc-d-ff", type=int)
     p.add_argument("--disc-layers", type=int)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--disc-full-vocab", action="store_true",
-                   help="D with a row for every id of the tokenizer (a 'before' figure; default: the data's ids)")
+    p.add_argument("--vs-full-vocab", action="store_true",
+                   help="also time, interleaved, AFA whose D has a row for every id of the tokenizer (the 'before')")
     p.add_argument("--unfused", action="store_true", help="the target's AdamW as before the fused kernel (a 'before' figure)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak (e.g. 989 for H100 bf16 dense): prints MFU")
     a = p.parse_args()
@@ -124,18 +124,19 @@ def main():
             if value is not None:
                 method["disc"][key] = value
         afa = build_afa(method, tok, ids, a.max_length, a.device, seed=0)
-        if a.disc_full_vocab:  # a row for every id of the tokenizer, as before D kept the data's ids only
-            afa = AFA(afa.config, afa.vocab_size, afa.max_length, afa.mask_id, afa.pad_id,
-                      afa.unigram if afa.unigram.numel() else None, 0).to(a.device)
-        run = lambda s, with_afa: train_step(model, opt, None, afa if with_afa else None, batches[s % len(batches)],
-                                             labels[:len(batches[s % len(batches)]["input_ids"])], a.device, 1.0, s)
-        t_base, t_afa = [], []
+        arms = {"baseline": None, "AFA": afa}
+        if a.vs_full_vocab and afa.D is not None:  # D with a row for every id of the tokenizer, as before it kept the data's ids only
+            arms["AFA, D over every id"] = AFA(afa.config, afa.vocab_size, afa.max_length, afa.mask_id, afa.pad_id,
+                                               afa.unigram if afa.unigram.numel() else None, 0).to(a.device)
+        run = lambda s, arm: train_step(model, opt, None, arm, batches[s % len(batches)],
+                                        labels[:len(batches[s % len(batches)]["input_ids"])], a.device, 1.0, s)
+        times = {name: [] for name in arms}
         for s in range(a.steps + 3):  # 3 warm-up rounds
-            tb, ta = timed(lambda: run(s, False), a.device), timed(lambda: run(s, True), a.device)
-            if s >= 3:
-                t_base.append(tb)
-                t_afa.append(ta)
-        base, full = statistics.median(t_base), statistics.median(t_afa)
+            for name, arm in arms.items():
+                t = timed(lambda: run(s, arm), a.device)
+                if s >= 3:
+                    times[name].append(t)
+        base, full = statistics.median(times["baseline"]), statistics.median(times["AFA"])
         d = method["disc"]
         line = (f"masking={masking:8s} reward={reward:15s} M={method['M']} disc={d.get('layers')}x{d.get('d_model')}"
                 f"/{d.get('d_ff')} rows={afa.D.encoder.tok.num_embeddings if afa.D is not None else 0}  baseline {1000 * base:6.1f} ms  AFA {1000 * full:6.1f} ms  ratio {full / base:.2f}")
@@ -145,6 +146,10 @@ def main():
             if a.peak_tflops:
                 line += f"  MFU {100 * flops / full / 1e12 / a.peak_tflops:.1f} %"
         print(line)
+        if "AFA, D over every id" in times:
+            other = statistics.median(times["AFA, D over every id"])
+            print(f"    D over every id ({arms['AFA, D over every id'].D.encoder.tok.num_embeddings} rows): AFA "
+                  f"{1000 * other:6.1f} ms  ratio {other / base:.2f}  (the data's ids: {full / other:.2f} of its time)")
         extra = max(full - base, 1e-9)
         print("    extra {:.1f} ms: ".format(1000 * (full - base)) + ", ".join(
             f"{k} {1000 * v:.1f} ms ({100 * v / extra:.0f} %)" for k, v in pieces(afa, model, batches[0], a.device).items()))

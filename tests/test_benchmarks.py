@@ -11,7 +11,8 @@ SMALL = ["--config", "config/config.yaml"]   # the sample's small from-scratch m
 
 
 @pytest.mark.parametrize("script, args, expected", [
-    ("step_cost.py", ["--steps", "1", "--masking", "delete", "unigram", "--reward", "detect", "confidence_drop"],
+    ("step_cost.py", ["--steps", "1", "--masking", "delete", "unigram", "--reward", "detect", "confidence_drop",
+                      "--vs-full-vocab"],
      r"masking=unigram\s+reward=confidence_drop .* ratio \d+\.\d\d"),
     ("train_throughput.py", ["--steps", "2", "--round", "1", "--method", "afa"],
      r"ratio pipeline / minimal: \d+\.\d\d"),
@@ -25,3 +26,5 @@ def test_benchmark_prints_its_figures(script, args, expected):
     assert re.search(expected, out.stdout), out.stdout
     if script == "step_cost.py":   # one line per masking x reward
         assert len(re.findall(r"^masking=", out.stdout, re.M)) == 4
+        # the interleaved 'before' arm, for the two rewards that have a D
+        assert len(re.findall(r"D over every id \(\d+ rows\): AFA .* ratio \d+\.\d\d", out.stdout)) == 2
