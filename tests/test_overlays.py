@@ -30,4 +30,4 @@ def test_overlay_builds_its_dag(overlay):
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     # the last outdir of the stack, else paper.yaml's; never the sample's (README command 1 owns it)
     assert next((d for d in map(outdir, reversed(stack)) if d), outdir("paper.yaml")) != "results/sample"
-    assert re.search(r"^train\s+\d+", r.stdout, re.M) or "Nothing to be done" in r.stdout, r.stdout[-2000:]
+    assert re.search(r"^total\s+\d+", r.stdout, re.M) or "Nothing to be done" in r.stdout, r.stdout[-2000:]
