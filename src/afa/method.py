@@ -283,9 +283,9 @@ class AFA(nn.Module):
         tensors = load_file(str(Path(folder) / "afa.safetensors"), device=str(device))
         if any(k.startswith("D.") for k in tensors):
             tensors.setdefault("D.vocab", torch.zeros(0, dtype=torch.long))  # saved before D kept a vocabulary
+        stored = lambda key: tensors[key] if key in tensors and tensors[key].numel() else None  # empty: none
         afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
-                  meta["pad_id"], tensors.get("unigram") if tensors.get("unigram", torch.zeros(0)).numel() else None,
-                  meta["seed"], tensors.get("D.vocab") if tensors.get("D.vocab", torch.zeros(0)).numel() else None)
+                  meta["pad_id"], stored("unigram"), meta["seed"], stored("D.vocab"))
         # strict for the tensors (a renamed or missing D weight must not load as a random D);
         # only the extra state (optimizer, generator) is absent: a probe needs none of it
         missing, unexpected = afa.load_state_dict(tensors, strict=False)
