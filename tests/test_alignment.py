@@ -139,3 +139,12 @@ def test_unseen_scores_rank_only_the_words_training_never_labelled(toy):
     assert summary["unseen_chance_auprc"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
     assert summary["unseen_rationale_share"] == pytest.approx(1 / 3)  # "not" of good, not, good
     assert summary["auprc"] == full["auprc"]  # the full scores do not change
+
+
+def test_unseen_words_come_from_the_rows_the_run_trained_on(tmp_path):
+    """A run capped by train.max_train learnt from its first rows only: labelled_words reads those."""
+    from afa.evaluation.alignment import trained_settings
+
+    assert trained_settings(tmp_path) == {}  # no train_metrics.json: the whole split
+    (tmp_path / "train_metrics.json").write_text(json.dumps({"train": {"max_train": 2, "lr": 0.1}}))
+    assert trained_settings(tmp_path) == {"max_train": 2, "lr": 0.1}

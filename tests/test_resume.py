@@ -105,3 +105,31 @@ def test_reading_stats_back_only_at_logs_gives_the_same_run(prepared, tmp_path, 
     per_epoch = steps // 2
     # read back at logs (every 5), checkpoints (every 4) and epoch ends only; host_stats names step - 1
     assert calls == [s - 1 for s in range(1, steps + 1) if s % 5 == 0 or s % 4 == 0 or s % per_epoch == 0]
+
+
+def test_a_train_time_cap_trains_exactly_as_the_same_cap_at_prepare_time(prepared, tmp_path):
+    """train.max_train / max_validation (one model's subset in an overlay of many) read the first rows
+    of the prepared splits: the rows, and so the run, that data.max_train gives at prepare time."""
+    full = tmp_path / "full"
+    data.prepare("sst2", data.sample_root(), full, max_test=20)
+    sizes = json.loads((prepared / "split.json").read_text())["sizes"]
+    assert json.loads((full / "split.json").read_text())["sizes"]["train"] > sizes["train"]
+    capped = {**SETTINGS, "train": {**SETTINGS["train"], "max_train": sizes["train"],
+                                    "max_validation": sizes["validation"]}}
+    procs = [subprocess.Popen([sys.executable, "-m", "afa.cli", "train", "--data", str(d), "--out", str(tmp_path / name),
+                               "--dataset", "sst2", "--seed", "5", "--max-length", "32", "--settings", json.dumps(s),
+                               "--log", str(tmp_path / name) + ".log"], env={**os.environ, "OMP_NUM_THREADS": "1"})
+             for name, d, s in (("at_prepare", prepared, SETTINGS), ("at_train", full, capped))]
+    assert [p.wait() for p in procs] == [0, 0]
+    (ma, wa, da), (mb, wb, db) = result(tmp_path / "at_prepare"), result(tmp_path / "at_train")
+    assert (mb["n_train"], mb["n_validation"]) == (sizes["train"], sizes["validation"])
+    assert {k: v for k, v in mb["train"].items() if not k.startswith("max_")} == ma["train"]
+    assert mb["history"] == ma["history"] and da == db
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_bad_train_time_cap_names_the_setting(prepared):
+    with pytest.raises(data.DataError, match=r"train.max_validation must be a positive integer or null, got 0"):
+        data.read_trained_split(prepared, "validation", {"max_validation": 0})
+    assert len(data.read_trained_split(prepared, "train", {"max_train": 7})) == 7
+    assert data.read_trained_split(prepared, "train", {}) == data.read_prepared(prepared, "train")

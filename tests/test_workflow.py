@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 
@@ -43,6 +44,9 @@ def with_afa(**over):
     ({"data": {"source": "ftp"}}, "'ftp' is not one of ['sample', 'mirror', 'hub']"),
     ({"data": {"source": "sample", "validation_sentence_fraction": 1}}, "1 is greater than or equal to the maximum of 1"),
     ({"per_dataset": {"sst2": {"methods": ["afa_typo"]}}}, "per_dataset.sst2.methods lists 'afa_typo'"),
+    ({"per_model": {"bert": {"seeds": [1]}}}, "per_model has an entry for 'bert', which model_settings does not define"),
+    ({"per_model": {"scratch": {"methods": ["afa_typo"]}}}, "per_model.scratch.methods lists 'afa_typo'"),
+    ({"per_model": {"scratch": {"threads": 0}}}, "0 is less than the minimum of 1"),
     ({"per_dataset": {"sst-2": {"seeds": [1]}}}, "'sst-2' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
@@ -155,3 +159,31 @@ def test_which_source_is_not_a_prepare_setting(workdir):
     assert r.returncode == 0, r.stderr[-2000:]
     prepare = [line for line in (r.stdout + r.stderr).splitlines() if "afa prepare --dataset" in line]
     assert prepare and all("sources" not in line for line in prepare)
+
+
+def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(workdir):
+    """An overlay of small models and a costly one: per_model narrows the costly model's methods and
+    seeds and sets its train threads and max_length; deletion.model_overrides, robustness.models and
+    claims.control_models keep its evaluations short; the small model's runs are as without it."""
+    over = {"datasets": ["sst2"], "models": ["scratch", "minilm"], "seeds": [1, 2],
+            "per_model": {"minilm": {"methods": ["baseline", "afa"], "seeds": [1], "threads": 2,
+                                     "max_length": {"sst2": 32}}},
+            "deletion": {"model_overrides": {"minilm": {"random_draws": 1}}},
+            "robustness": {"models": ["scratch"]}, "claims": {"control_models": ["scratch"]}}
+    r = snakemake(workdir, over, "-n", "-p")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    shells = (r.stdout + r.stderr).splitlines()
+    trains = {tuple(re.search(r"--out \S+/sst2/(\w+)/(\w+)/seed(\d+)", s).groups()): s
+              for s in shells if "afa train " in s}
+    assert sorted(k for k in trains if k[0] == "minilm") == [("minilm", "afa", "1"), ("minilm", "baseline", "1")]
+    # the scratch runs: every method of per_dataset.sst2, both seeds, and the control seed 3 (baseline)
+    assert len([k for k in trains if k[0] == "scratch"]) == 3 * 2 + 1
+    assert ("minilm", "baseline", "3") not in trains
+    for (model, _, _), s in trains.items():
+        assert ("OMP_NUM_THREADS=2 afa train" if model == "minilm" else "OMP_NUM_THREADS=1 afa train") in s
+        assert ("--max-length 32" if model == "minilm" else "--max-length 64") in s
+    deletions = [s for s in shells if "afa deletion " in s]
+    assert len(deletions) == 3 * 2 + 2
+    assert all(('"random_draws": 1' in s) == ("/minilm/" in s) for s in deletions)
+    attacks = [s for s in shells if "afa robustness " in s]
+    assert attacks and not any("/minilm/" in s for s in attacks)

@@ -472,3 +472,15 @@ def read_prepared(data_dir: Path, split: str) -> list[dict]:
     if not path.exists():
         raise DataError(f"{path} does not exist (run the prepare step first)")
     return read_jsonl_gz(path)
+
+
+def read_trained_split(data_dir: Path, split: str, train_settings: dict) -> list[dict]:
+    """A prepared split as a run trained on it: its first `max_train` / `max_validation` rows when the
+    run's train settings cap them. prepare shuffled the split with split_seed, so the cap is a seeded
+    subset, and the one `data.max_train` gives at prepare time (the same rows, in the same order):
+    a costly model (an LLM) can train on fewer rows than the others of one overlay."""
+    key = {"train": "max_train", "validation": "max_validation"}[split]
+    cap = train_settings.get(key)
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise DataError(f"train.{key} must be a positive integer or null, got {cap!r}")
+    return read_prepared(data_dir, split)[:cap]

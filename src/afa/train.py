@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from afa import models, objective as obj
 from afa.checkpoint import Checkpointer, fingerprint
-from afa.data import get_spec, read_prepared
+from afa.data import get_spec, read_trained_split
 from afa.inference import autocast, pick_device, predict
 from afa.io import sha256, write_result
 from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
@@ -160,7 +160,7 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     set_seed(seed)
     device = pick_device(cfg["device"])
     spec = get_spec(dataset)
-    train_rows, val_rows = read_prepared(data_dir, "train"), read_prepared(data_dir, "validation")
+    train_rows, val_rows = read_trained_split(data_dir, "train", cfg), read_trained_split(data_dir, "validation", cfg)
     tokenizer, model, model_spec = models.build(model_settings, spec.num_labels, max_length,
                                                 [r["text"] for r in train_rows])
     model.to(device)

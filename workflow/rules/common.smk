@@ -27,8 +27,13 @@ def check_sources():
 def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
     narrowed = config.get("per_dataset", {})
+    for name in config.get("per_model", {}):
+        if name not in config["model_settings"]:
+            raise ValueError(f"config: per_model has an entry for {name!r}, which model_settings does not define "
+                             f"(defined: {', '.join(config['model_settings'])})")
     for key, table in (("models", "model_settings"), ("methods", "method_settings")):
         lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if n.get(key)]
+        lists += [(f"per_model.{m}.{key}", per_model(m)[key]) for m in config.get("per_model", {}) if per_model(m).get(key)]
         for where, names in lists:
             for name in names:
                 if name not in config[table]:
@@ -39,12 +44,24 @@ def check_names():
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
 
 
+def per_model(model):
+    """A model's own entry of `per_model` (its methods, seeds, train threads, max_length), or {}."""
+    return config.get("per_model", {}).get(model) or {}
+
+
 def combos(dataset):
-    """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset."""
+    """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset, then by
+    the model's own per_model lists (an LLM in an overlay of small models runs fewer of them)."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
     # a null list (an overlay resetting config.yaml's narrowing) is the global one
     return [(m, meth, s) for m in narrow.get("models") or config["models"]
-            for meth in narrow.get("methods") or config["methods"] for s in narrow.get("seeds") or config["seeds"]]
+            for meth in per_model(m).get("methods") or narrow.get("methods") or config["methods"]
+            for s in per_model(m).get("seeds") or narrow.get("seeds") or config["seeds"]]
+
+
+def max_length(dataset, model):
+    """Tokens per example: the model's own per_model.max_length beats the dataset's `max_length`."""
+    return (per_model(model).get("max_length") or {}).get(dataset) or config["max_length"][dataset]
 
 
 def runs(pattern, datasets=None, methods=None, **extra):

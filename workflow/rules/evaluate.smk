@@ -25,10 +25,12 @@ rule evaluate_accuracy:
         " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"
 
 
-def deletion_settings(dataset):
-    """The `deletion` block with the dataset's entry of `deletion.overrides` applied."""
+def deletion_settings(dataset, model):
+    """The `deletion` block with the dataset's entry of `deletion.overrides` applied, then the model's
+    of `deletion.model_overrides` (an LLM's fewer passes)."""
     block = dict(config.get("deletion", {}))
-    return {**block, **block.pop("overrides", {}).get(dataset, {})}
+    by_dataset, by_model = block.pop("overrides", {}), block.pop("model_overrides", {})
+    return {**block, **by_dataset.get(dataset, {}), **by_model.get(model, {})}
 
 
 rule evaluate_deletion:
@@ -42,7 +44,7 @@ rule evaluate_deletion:
         data=OUT + "/data/{dataset}",
         run=RUN,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=lambda wc: as_json(deletion_settings(wc.dataset)),
+        settings=lambda wc: as_json(deletion_settings(wc.dataset, wc.model)),
     log:
         OUT + "/logs/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:

@@ -167,10 +167,12 @@ def control_datasets():
 
 def control_runs(pattern):
     """`pattern` for the A/A control's own runs: the baseline at claims.control_seeds, for every
-    model that trains a baseline on a control dataset. No other method trains them."""
+    model (of claims.control_models; null: all) that trains a baseline on a control dataset. No
+    other method trains them."""
+    wanted = CLAIMS["control_models"]
     return [pattern.format(dataset=ds, model=m, method=afa_claims.BASELINE, seed=s) for ds in control_datasets()
             for m in dict.fromkeys(m for m, meth, _ in combos(ds) if meth == afa_claims.BASELINE)
-            for s in CLAIMS["control_seeds"]]
+            if wanted is None or m in wanted for s in CLAIMS["control_seeds"]]
 
 
 def claims_methods():

@@ -5,12 +5,15 @@ ROBUSTNESS = config.get("robustness") or {}
 
 
 def robustness_runs(pattern):
-    """`pattern` for every run of a dataset the robustness block selects (null: every dataset)."""
+    """`pattern` for every run of the datasets, methods and models the robustness block selects
+    (null: all of them)."""
     if not ROBUSTNESS:
         return []
-    wanted, methods = ROBUSTNESS.get("datasets"), ROBUSTNESS.get("methods")
+    wanted, methods, models = ROBUSTNESS.get("datasets"), ROBUSTNESS.get("methods"), ROBUSTNESS.get("models")
     datasets = [d for d in config["datasets"] if wanted is None or d in wanted]
-    return runs(pattern, datasets, methods=methods) if datasets else []
+    files = runs(pattern, datasets, methods=methods) if datasets else []
+    # <...>/<dataset>/<model>/<method>/seed<N>.<ext>
+    return [f for f in files if models is None or f.split("/")[-3] in models]
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.

@@ -38,13 +38,14 @@ rule train:
         data=OUT + "/data/{dataset}",
         run=RUN,
         settings=train_settings,
-        max_length=lambda wc: config["max_length"][wc.dataset],
+        max_length=lambda wc: max_length(wc.dataset, wc.model),
         lexicon=lambda wc, input: f"--lexicon {input.lexicon}" if "lexicon" in input.keys() else "",
     log:
         OUT + "/logs/train/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:
         OUT + "/benchmarks/train/{dataset}/{model}/{method}/seed{seed}.tsv",
-    threads: config.get("threads", {}).get("train", 2)
+    # a model's per_model.threads beats threads.train (an LLM takes both cores; small models one each)
+    threads: lambda wc: per_model(wc.model).get("threads") or config.get("threads", {}).get("train", 2)
     resources:
         gpu=config.get("resources", {}).get("train", {}).get("gpu", 0),
         mem_mb=config.get("resources", {}).get("train", {}).get("mem_mb", 8000),

@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from afa.data import read_prepared
+from afa.data import read_trained_split
 from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
-from afa.io import write_jsonl_gz, write_result
+from afa.io import read_json, write_jsonl_gz, write_result
 
 DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64,
             "chance_draws": 20, "chance_seed": 0}
@@ -172,11 +172,19 @@ def baselines(masks: list, iou_threshold: float = 0.5, chance_draws: int = 20, c
     return out
 
 
+def trained_settings(run_dir: Path) -> dict:
+    """The train settings the run recorded ({} for a run without train_metrics.json: its whole split)."""
+    path = Path(run_dir) / "train_metrics.json"
+    return read_json(path).get("train", {}) if path.exists() else {}
+
+
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto", train_data: Path | None = None) -> dict:
-    """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``)."""
+    """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``:
+    of the rows it trained on, when its train settings capped them)."""
     s = {**DEFAULTS, **(settings or {})}
-    labelled = labelled_words(read_prepared(train_data, "train")) if train_data is not None else frozenset()
+    labelled = (labelled_words(read_trained_split(train_data, "train", trained_settings(run_dir)))
+                if train_data is not None else frozenset())
     tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:
         raise ValueError(f"{data_dir}/test.jsonl.gz has no 'tokens'/'rationale_mask': not a rationale dataset")
