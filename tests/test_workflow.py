@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+import shlex
 import shutil
 import subprocess
 
@@ -187,3 +188,17 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
     assert all(('"random_draws": 1' in s) == ("/minilm/" in s) for s in deletions)
     attacks = [s for s in shells if "afa robustness " in s]
     assert attacks and not any("/minilm/" in s for s in attacks)
+
+
+def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir):
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]["afa"]
+    plain = snakemake(workdir, {"datasets": ["sst2"]}, "-n")
+    assert plain.returncode == 0 and "rule ablations" not in plain.stdout
+    swept = {"datasets": ["sst2"], "methods": ["baseline", "afa", "afa_k1"], "per_dataset": {"sst2": {"methods": None}},
+             "method_settings": {"afa_k1": {**base, "K": 1}}}
+    r = snakemake(workdir, swept, "-n", "-p", "results/sample/ablations.csv")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    render = shlex.split(next(s for s in r.stdout.splitlines() if "afa render --notebook notebooks/ablations.py" in s))
+    params = json.loads(render[render.index("--parameters") + 1])
+    assert {f.split("/")[-2] for f in params["accuracy_files"]} == {"baseline", "afa", "afa_k1"}
+    assert params["sweeps"] == ["K", "eps", "lambda", "disc.layers"] and params["live"] == "afa"

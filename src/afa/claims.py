@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from afa import stats
-from afa.tables import load_runs
+from afa.tables import load_runs, sweep_variants
 
 ALPHA = 0.05
 MIN_SEEDS = 5
@@ -265,11 +265,7 @@ def control(head: dict, runs: pd.DataFrame, control_seeds, values, resamples: in
 
 def k_variants(method_settings: dict, live: str) -> dict[str, int]:
     """method -> K, for the live method and every method whose settings equal its own but for K."""
-    if live not in method_settings:
-        return {}
-    base = {k: v for k, v in method_settings[live].items() if k != "K"}
-    return {name: s.get("K") for name, s in method_settings.items()
-            if {k: v for k, v in s.items() if k != "K"} == base}
+    return sweep_variants(method_settings, live, "K")
 
 
 def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_settings: dict, values,

@@ -66,6 +66,25 @@ def attack_values(file: str) -> dict[str, pd.Series]:
     return {recipe: (g.status == "failed").astype(float).set_axis(g.id) for recipe, g in rows.groupby("recipe")}
 
 
+# --- hyper-parameter sweeps ------------------------------------------------------------------------
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in settings.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+    return out
+
+
+def sweep_variants(method_settings: dict, base: str, key: str) -> dict:
+    """method -> its value of `key` (dotted for a nested block: "disc.layers"), for `base` and every
+    method whose settings equal base's in everything but that key: one swept hyper-parameter."""
+    if base not in method_settings:
+        return {}
+    rest = {k: v for k, v in _flat(method_settings[base]).items() if k != key}
+    return {name: _flat(s).get(key) for name, s in method_settings.items()
+            if {k: v for k, v in _flat(s).items() if k != key} == rest}
+
+
 # --- tables -----------------------------------------------------------------------------------------
 
 def seed_table(runs: pd.DataFrame, keys: list[str], metrics: list[str], scale: float = 1.0, digits: int = 3):

@@ -1,6 +1,7 @@
 # Report: each notebook (jupytext percent .py in notebooks/) executed by papermill into OUT,
 # as .ipynb and HTML, with its table as CSV (and its figure as PNG).
 from afa import claims as afa_claims  # the claims table's defaults and the paper's claim datasets
+from afa import tables as afa_tables  # which methods form a hyper-parameter sweep
 
 STATS = config.get("statistics", {})
 BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
@@ -234,6 +235,43 @@ rule claims:
         OUT + "/logs/report/claims.log",
     benchmark:
         OUT + "/benchmarks/report/claims.tsv",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
+
+
+def ablation_methods():
+    """The methods of every swept parameter (ablations.parameters) with two values or more among the
+    trained methods: those equal to claims.live in all but that parameter. None: no ablations rule."""
+    trained = {meth for ds in config["datasets"] for _, meth, _ in combos(ds)}
+    found = []
+    for key in (config.get("ablations") or {}).get("parameters", []):
+        swept = [m for m in afa_tables.sweep_variants(config["method_settings"], CLAIMS["live"], key) if m in trained]
+        if len(swept) >= 2:
+            found += swept
+    return list(dict.fromkeys(found))
+
+
+rule ablations:
+    input:
+        notebook="notebooks/ablations.py",
+        accuracy=runs(ACCURACY + ".json", methods=[afa_claims.BASELINE] + ablation_methods()),
+        train=runs(RUN + "/train_metrics.json", methods=[afa_claims.BASELINE] + ablation_methods()),
+    output:
+        ipynb=OUT + "/ablations.ipynb",
+        html=OUT + "/ablations.html",
+        csv=OUT + "/ablations.csv",
+        png=OUT + "/ablations.png",
+    params:
+        parameters=lambda wc, input, output: as_json({
+            "accuracy_files": list(input.accuracy), "train_metric_files": list(input.train),
+            "method_settings": config["method_settings"], "live": CLAIMS["live"],
+            "sweeps": config["ablations"]["parameters"], "out_csv": output.csv, "out_png": output.png}),
+    log:
+        OUT + "/logs/report/ablations.log",
+    benchmark:
+        OUT + "/benchmarks/report/ablations.tsv",
     conda:
         "../../env/report.yml"
     shell:
