@@ -48,6 +48,7 @@ def with_afa(**over):
     ({"per_model": {"bert": {"seeds": [1]}}}, "per_model has an entry for 'bert', which model_settings does not define"),
     ({"per_model": {"scratch": {"methods": ["afa_typo"]}}}, "per_model.scratch.methods lists 'afa_typo'"),
     ({"per_model": {"scratch": {"threads": 0}}}, "0 is less than the minimum of 1"),
+    ({"per_method": {"afa_typo": {"seeds": [1]}}}, "per_method has an entry for 'afa_typo', which method_settings"),
     ({"per_dataset": {"sst-2": {"seeds": [1]}}}, "'sst-2' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"alignment": {"pairs": [{"rationales": "sst2", "trained_on": "sst2"}]}}, "'sst2' is not one of ['eraser_movies', 'sst_phrases']"),
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
@@ -195,9 +196,11 @@ def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir)
     plain = snakemake(workdir, {"datasets": ["sst2"]}, "-n")
     assert plain.returncode == 0 and "rule ablations" not in plain.stdout
     swept = {"datasets": ["sst2"], "methods": ["baseline", "afa", "afa_k1"], "per_dataset": {"sst2": {"methods": None}},
-             "method_settings": {"afa_k1": {**base, "K": 1}}}
+             "method_settings": {"afa_k1": {**base, "K": 1}}, "per_method": {"afa_k1": {"seeds": [2]}}}
     r = snakemake(workdir, swept, "-n", "-p", "results/sample/ablations.csv")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    trained = {re.search(r"--out \S+/sst2/scratch/(\w+/seed\d+)", s).group(1) for s in r.stdout.splitlines() if "afa train " in s}
+    assert trained == {"baseline/seed1", "baseline/seed2", "afa/seed1", "afa/seed2", "afa_k1/seed2"}  # per_method: one seed
     render = shlex.split(next(s for s in r.stdout.splitlines() if "afa render --notebook notebooks/ablations.py" in s))
     params = json.loads(render[render.index("--parameters") + 1])
     assert {f.split("/")[-2] for f in params["accuracy_files"]} == {"baseline", "afa", "afa_k1"}

@@ -27,10 +27,11 @@ def check_sources():
 def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
     narrowed = config.get("per_dataset", {})
-    for name in config.get("per_model", {}):
-        if name not in config["model_settings"]:
-            raise ValueError(f"config: per_model has an entry for {name!r}, which model_settings does not define "
-                             f"(defined: {', '.join(config['model_settings'])})")
+    for key, table in (("per_model", "model_settings"), ("per_method", "method_settings")):
+        for name in config.get(key) or {}:
+            if name not in config[table]:
+                raise ValueError(f"config: {key} has an entry for {name!r}, which {table} does not define "
+                                 f"(defined: {', '.join(config[table])})")
     for key, table in (("models", "model_settings"), ("methods", "method_settings")):
         lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if n.get(key)]
         lists += [(f"per_model.{m}.{key}", per_model(m)[key]) for m in config.get("per_model", {}) if per_model(m).get(key)]
@@ -51,12 +52,15 @@ def per_model(model):
 
 def combos(dataset):
     """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset, then by
-    the model's own per_model lists (an LLM in an overlay of small models runs fewer of them)."""
+    the model's own per_model lists (an LLM in an overlay of small models runs fewer of them), and a
+    method's seeds by per_method (an ablation's 3 seeds beside the claims' 5)."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
+    by_method = config.get("per_method") or {}
     # a null list (an overlay resetting config.yaml's narrowing) is the global one
     return [(m, meth, s) for m in narrow.get("models") or config["models"]
             for meth in per_model(m).get("methods") or narrow.get("methods") or config["methods"]
-            for s in per_model(m).get("seeds") or narrow.get("seeds") or config["seeds"]]
+            for s in (by_method.get(meth) or {}).get("seeds") or per_model(m).get("seeds") or narrow.get("seeds")
+            or config["seeds"]]
 
 
 def max_length(dataset, model):
