@@ -31,3 +31,12 @@ def test_overlay_builds_its_dag(overlay):
     # the last outdir of the stack, else paper.yaml's; never the sample's (README command 1 owns it)
     assert next((d for d in map(outdir, reversed(stack)) if d), outdir("paper.yaml")) != "results/sample"
     assert re.search(r"^total\s+\d+", r.stdout, re.M) or "Nothing to be done" in r.stdout, r.stdout[-2000:]
+
+
+def test_no_two_overlays_write_one_outdir():
+    """Each overlay's results are its own folder (results/paper is the claims overlay's alone): two
+    overlays on one outdir would take each other's committed outputs as up to date."""
+    dirs = {o: next((d for d in map(outdir, reversed([*STACKED.get(o, []), o])) if d), outdir("paper.yaml"))
+            for o in OVERLAYS}
+    assert dirs["claims.yaml"] == "results/paper"
+    assert len(set(dirs.values())) == len(dirs), dirs
