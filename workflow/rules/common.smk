@@ -56,11 +56,14 @@ def combos(dataset):
     method's seeds by per_method (an ablation's 3 seeds beside the claims' 5)."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
     by_method = config.get("per_method") or {}
-    # a null list (an overlay resetting config.yaml's narrowing) is the global one
-    return [(m, meth, s) for m in narrow.get("models") or config["models"]
-            for meth in per_model(m).get("methods") or narrow.get("methods") or config["methods"]
-            for s in (by_method.get(meth) or {}).get("seeds") or per_model(m).get("seeds") or narrow.get("seeds")
-            or config["seeds"]]
+    out = []
+    for model in narrow.get("models") or config["models"]:
+        # the narrowest list that is set wins; a null list (an overlay resetting config.yaml's
+        # narrowing) is the next wider one
+        methods = per_model(model).get("methods") or narrow.get("methods") or config["methods"]
+        seeds = per_model(model).get("seeds") or narrow.get("seeds") or config["seeds"]
+        out += [(model, meth, s) for meth in methods for s in (by_method.get(meth) or {}).get("seeds") or seeds]
+    return out
 
 
 def max_length(dataset, model):
