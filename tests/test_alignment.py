@@ -143,8 +143,12 @@ def test_unseen_scores_rank_only_the_words_training_never_labelled(toy):
 
 def test_unseen_words_come_from_the_rows_the_run_trained_on(tmp_path):
     """A run capped by train.max_train learnt from its first rows only: labelled_words reads those."""
-    from afa.evaluation.alignment import trained_settings
+    from afa.evaluation.alignment import trained_rows
+    from afa.io import write_jsonl_gz
 
-    assert trained_settings(tmp_path) == {}  # no train_metrics.json: the whole split
-    (tmp_path / "train_metrics.json").write_text(json.dumps({"train": {"max_train": 2, "lr": 0.1}}))
-    assert trained_settings(tmp_path) == {"max_train": 2, "lr": 0.1}
+    data, run = tmp_path / "data", tmp_path / "run"
+    data.mkdir(), run.mkdir()
+    write_jsonl_gz(data / "train.jsonl.gz", [{"text": w, "label": 1} for w in ("good", "bad", "dull")])
+    assert labelled_words(trained_rows(run, data)) == {"good", "bad", "dull"}  # no train_metrics.json: all
+    (run / "train_metrics.json").write_text(json.dumps({"train": {"max_train": 2, "lr": 0.1}}))
+    assert labelled_words(trained_rows(run, data)) == {"good", "bad"}

@@ -80,9 +80,9 @@ def sweep_variants(method_settings: dict, base: str, key: str) -> dict:
     method whose settings equal base's in everything but that key: one swept hyper-parameter."""
     if base not in method_settings:
         return {}
-    rest = {k: v for k, v in _flat(method_settings[base]).items() if k != key}
-    return {name: _flat(s).get(key) for name, s in method_settings.items()
-            if {k: v for k, v in _flat(s).items() if k != key} == rest}
+    flat = {name: _flat(s) for name, s in method_settings.items()}
+    rest = {k: v for k, v in flat[base].items() if k != key}
+    return {name: f.get(key) for name, f in flat.items() if {k: v for k, v in f.items() if k != key} == rest}
 
 
 # --- tables -----------------------------------------------------------------------------------------

@@ -71,12 +71,12 @@ def max_length(dataset, model):
     return (per_model(model).get("max_length") or {}).get(dataset) or config["max_length"][dataset]
 
 
-def runs(pattern, datasets=None, methods=None, **extra):
+def runs(pattern, datasets=None, methods=None, models=None, **extra):
     """`pattern` for every (dataset, model, method, seed) run of the configuration (of `methods`
-    only, when given)."""
+    and `models` only, when given)."""
     return [pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
             for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)
-            if methods is None or meth in methods]
+            if (methods is None or meth in methods) and (models is None or m in models)]
 
 
 def alignment_pairs():

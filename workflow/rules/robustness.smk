@@ -11,9 +11,7 @@ def robustness_runs(pattern):
         return []
     wanted, methods, models = ROBUSTNESS.get("datasets"), ROBUSTNESS.get("methods"), ROBUSTNESS.get("models")
     datasets = [d for d in config["datasets"] if wanted is None or d in wanted]
-    files = runs(pattern, datasets, methods=methods) if datasets else []
-    # <...>/<dataset>/<model>/<method>/seed<N>.<ext>
-    return [f for f in files if models is None or f.split("/")[-3] in models]
+    return runs(pattern, datasets, methods=methods, models=models) if datasets else []
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.

@@ -172,10 +172,11 @@ def baselines(masks: list, iou_threshold: float = 0.5, chance_draws: int = 20, c
     return out
 
 
-def trained_settings(run_dir: Path) -> dict:
-    """The train settings the run recorded ({} for a run without train_metrics.json: its whole split)."""
+def trained_rows(run_dir: Path, train_data: Path) -> list[dict]:
+    """The train rows the run learnt from: the prepared split, capped as the train settings it
+    recorded cap it (the whole split for a run without train_metrics.json)."""
     path = Path(run_dir) / "train_metrics.json"
-    return read_json(path).get("train", {}) if path.exists() else {}
+    return read_trained_split(train_data, "train", read_json(path).get("train", {}) if path.exists() else {})
 
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, settings: dict | None = None,
@@ -183,8 +184,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
     """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``:
     of the rows it trained on, when its train settings capped them)."""
     s = {**DEFAULTS, **(settings or {})}
-    labelled = (labelled_words(read_trained_split(train_data, "train", trained_settings(run_dir)))
-                if train_data is not None else frozenset())
+    labelled = labelled_words(trained_rows(run_dir, train_data)) if train_data is not None else frozenset()
     tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:
         raise ValueError(f"{data_dir}/test.jsonl.gz has no 'tokens'/'rationale_mask': not a rationale dataset")
