@@ -28,3 +28,19 @@ def test_benchmark_prints_its_figures(script, args, expected):
         assert len(re.findall(r"^masking=", out.stdout, re.M)) == 4
         # the interleaved 'before' arm, for the two rewards that have a D
         assert len(re.findall(r"D over every id \(\d+ rows\): AFA .* ratio \d+\.\d\d", out.stdout)) == 2
+
+
+def test_dag_seconds_sums_a_folders_benchmark_files_per_rule(tmp_path):
+    header = "s\th:m:s\tmax_rss\n"
+    for rule, name, s in [("train", "a/seed1.tsv", 30.0), ("train", "a/seed2.tsv", 10.0), ("claims.tsv", None, 20.0)]:
+        f = tmp_path / "benchmarks" / rule / name if name else tmp_path / "benchmarks" / rule
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(header + f"{s}\t0:00:{int(s)}\t100\n")
+    out = subprocess.run([sys.executable, "benchmarks/dag_seconds.py", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "3 jobs, 60.0 job-seconds" in out.stdout
+    assert "| train | 2 | 40.0 | 67 % | 20.0 |" in out.stdout
+    assert "| claims | 1 | 20.0 | 33 % | 20.0 |" in out.stdout
+    empty = subprocess.run([sys.executable, "benchmarks/dag_seconds.py", str(tmp_path / "none")],
+                           capture_output=True, text=True)
+    assert empty.returncode != 0 and "no benchmark files" in empty.stderr
