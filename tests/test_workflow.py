@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from afa.evaluation.attack_settings import check_settings
+from afa.evaluation.attack_settings import SELECTION, check_settings
 
 PARTS = ["Snakefile", "workflow", "config", "notebooks", "env", "profiles"]
 
@@ -210,7 +210,9 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
     assert attacks and not any("/minilm/" in s for s in attacks)
     # robustness.models picks the runs; the attack itself must not get it (it stops on an unknown option)
     for s in attacks:
-        check_settings(json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1]))
+        settings = json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1])
+        assert not set(settings) & set(SELECTION), settings
+        check_settings(settings)
 
 
 def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir):

