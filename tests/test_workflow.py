@@ -189,7 +189,7 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
     over = {"datasets": ["sst2"], "models": ["scratch", "minilm"], "seeds": [1, 2],
             "per_model": {"minilm": {"methods": ["baseline", "afa"], "seeds": [1], "threads": 2,
                                      "max_length": {"sst2": 32}}},
-            "deletion": {"model_overrides": {"minilm": {"random_draws": 1}}},
+            "deletion": {"model_overrides": {"minilm": {"random_draws": 2}}},
             "robustness": {"models": ["scratch"]}, "claims": {"control_models": ["scratch"]}}
     r = snakemake(workdir, over, "-n", "-p")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
@@ -205,7 +205,7 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
         assert ("--max-length 32" if model == "minilm" else "--max-length 64") in s
     deletions = [s for s in shells if "afa deletion " in s]
     assert len(deletions) == 3 * 2 + 2
-    assert all(('"random_draws": 1' in s) == ("/minilm/" in s) for s in deletions)
+    assert all(('"random_draws": 2' in s) == ("/minilm/" in s) for s in deletions)
     attacks = [s for s in shells if "afa robustness " in s]
     assert attacks and not any("/minilm/" in s for s in attacks)
     # robustness.models picks the runs; the attack itself must not get it (it stops on an unknown option)
