@@ -40,6 +40,10 @@ def check_names():
                 if name not in config[table]:
                     raise ValueError(f"config: {where} lists {name!r}, which {table} does not define "
                                      f"(defined: {', '.join(config[table])})")
+    for name in (config.get("ablations") or {}).get("methods") or []:
+        if name not in config["method_settings"]:
+            raise ValueError(f"config: ablations.methods lists {name!r}, which method_settings does not define "
+                             f"(defined: {', '.join(config['method_settings'])})")
     for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
@@ -66,17 +70,34 @@ def combos(dataset):
     return out
 
 
+def ablation_combos(dataset):
+    """(model, method, seed) runs of `ablations.methods` on a dataset (of ablations.datasets and
+    ablations.models; null: all): runs that only the ablations notebook and the claims table's
+    K rows read, so no other evaluation or table is asked for them."""
+    a = config.get("ablations") or {}
+    if not a.get("methods") or (a.get("datasets") is not None and dataset not in a["datasets"]):
+        return []
+    narrow = config.get("per_dataset", {}).get(dataset, {})
+    by_method = config.get("per_method") or {}
+    seeds = narrow.get("seeds") or config["seeds"]
+    return [(m, meth, s) for m in narrow.get("models") or config["models"]
+            if a.get("models") is None or m in a["models"]
+            for meth in a["methods"] for s in (by_method.get(meth) or {}).get("seeds") or seeds]
+
+
 def max_length(dataset, model):
     """Tokens per example: the model's own per_model.max_length beats the dataset's `max_length`."""
     return (per_model(model).get("max_length") or {}).get(dataset) or config["max_length"][dataset]
 
 
-def runs(pattern, datasets=None, methods=None, models=None, **extra):
+def runs(pattern, datasets=None, methods=None, models=None, ablations=False, **extra):
     """`pattern` for every (dataset, model, method, seed) run of the configuration (of `methods`
-    and `models` only, when given)."""
-    return [pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
-            for ds in (datasets or config["datasets"]) for m, meth, s in combos(ds)
-            if (methods is None or meth in methods) and (models is None or m in models)]
+    and `models` only, when given; with the ablation-only runs when `ablations`)."""
+    return list(dict.fromkeys(
+        pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
+        for ds in (datasets or config["datasets"])
+        for m, meth, s in combos(ds) + (ablation_combos(ds) if ablations else [])
+        if (methods is None or meth in methods) and (models is None or m in models)))
 
 
 def alignment_pairs():

@@ -211,14 +211,14 @@ def claims_only(files):
 rule claims:
     input:
         notebook="notebooks/claims.py",
-        accuracy=runs(ACCURACY + ".json", methods=claims_methods()) + control_runs(ACCURACY + ".json"),
-        predictions=runs(ACCURACY + ".predictions.csv", methods=claims_methods()) + control_runs(ACCURACY + ".predictions.csv"),
+        accuracy=runs(ACCURACY + ".json", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".json"),
+        predictions=runs(ACCURACY + ".predictions.csv", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".predictions.csv"),
         deletion=runs(OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json", methods=claims_methods()),
         alignment=claims_only(alignment_runs(ALIGNMENT + ".json")),
         alignment_examples=claims_only(alignment_runs(ALIGNMENT + ".examples.jsonl.gz")),
         robustness=claims_only(robustness_runs(ROBUSTNESS_RUN + ".json")),
         robustness_examples=claims_only(robustness_runs(ROBUSTNESS_RUN + ".csv")),
-        train=runs(RUN + "/train_metrics.json", methods=claims_methods()) + control_runs(RUN + "/train_metrics.json"),
+        train=runs(RUN + "/train_metrics.json", methods=claims_methods(), ablations=True) + control_runs(RUN + "/train_metrics.json"),
     output:
         ipynb=OUT + "/claims.ipynb",
         html=OUT + "/claims.html",
@@ -244,7 +244,7 @@ rule claims:
 def ablation_methods():
     """The methods of every swept parameter (ablations.parameters) with two values or more among the
     trained methods: those equal to claims.live in all but that parameter. None: no ablations rule."""
-    trained = {meth for ds in config["datasets"] for _, meth, _ in combos(ds)}
+    trained = {meth for ds in config["datasets"] for _, meth, _ in combos(ds) + ablation_combos(ds)}
     found = []
     for key in (config.get("ablations") or {}).get("parameters", []):
         swept = [m for m in afa_tables.sweep_variants(config["method_settings"], CLAIMS["live"], key) if m in trained]
@@ -256,8 +256,8 @@ def ablation_methods():
 rule ablations:
     input:
         notebook="notebooks/ablations.py",
-        accuracy=runs(ACCURACY + ".json", methods=[afa_claims.BASELINE] + ablation_methods()),
-        train=runs(RUN + "/train_metrics.json", methods=[afa_claims.BASELINE] + ablation_methods()),
+        accuracy=runs(ACCURACY + ".json", methods=[afa_claims.BASELINE] + ablation_methods(), ablations=True),
+        train=runs(RUN + "/train_metrics.json", methods=[afa_claims.BASELINE] + ablation_methods(), ablations=True),
     output:
         ipynb=OUT + "/ablations.ipynb",
         html=OUT + "/ablations.html",
