@@ -229,3 +229,31 @@ def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir)
     params = json.loads(render[render.index("--parameters") + 1])
     assert {f.split("/")[-2] for f in params["accuracy_files"]} == {"baseline", "afa", "afa_k1"}
     assert params["sweeps"] == ["K", "eps", "lambda", "disc.layers"] and params["live"] == "afa"
+
+
+def test_ablation_only_methods_train_and_score_accuracy_alone(workdir):
+    """ablations.methods: runs for the ablations notebook and the claims table's K rows only; no
+    other evaluation or table asks for them, and a name method_settings lacks stops the DAG."""
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]["afa"]
+    over = {"datasets": ["sst2", "imdb"], "per_dataset": {"sst2": {"methods": None}},
+            "method_settings": {"afa_k1": {**base, "K": 1}, "afa_eps0": {**base, "eps": 0.0}},
+            "ablations": {"methods": ["afa_k1", "afa_eps0"], "datasets": ["sst2"]},
+            "per_method": {"afa_k1": {"seeds": [2]}}}
+    r = snakemake(workdir, over, "-n", "-p")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    shells = r.stdout.splitlines()
+    ablated = [s for s in shells if re.search(r"/(afa_k1|afa_eps0)/", s) and "afa render" not in s]
+    trained = {re.search(r"--out \S+/(\w+)/scratch/(\w+/seed\d+)", s).groups() for s in ablated if "afa train " in s}
+    assert trained == {("sst2", "afa_k1/seed2"), ("sst2", "afa_eps0/seed1"), ("sst2", "afa_eps0/seed2")}
+    commands = {m.group(1) for s in ablated for m in [re.search(r"(?:^|[\s:])(afa \w+) --", s)] if m}
+    assert commands == {"afa train", "afa accuracy"}  # nothing else runs on them ...
+    renders = {re.search(r"notebooks/(\w+)\.py", s).group(1): json.loads(shlex.split(s)[shlex.split(s).index("--parameters") + 1])
+               for s in shells if "afa render --notebook" in s}
+    for name, params in renders.items():
+        files = [f for k, v in params.items() if k.endswith("files") for f in v]
+        ablation_files = [f for f in files if re.search(r"/(afa_k1|afa_eps0)/", f)]
+        # ... and only the ablations notebook and the claims table (afa_k1 is a K variant) read them
+        expect = {"ablations": 6, "claims": 2}.get(name, 0)
+        assert len(ablation_files) == expect, (name, ablation_files)
+    bad = snakemake(workdir, {**over, "ablations": {"methods": ["afa_nope"]}}, "-n")
+    assert bad.returncode != 0 and "ablations.methods lists 'afa_nope', which method_settings does not define" in bad.stdout + bad.stderr

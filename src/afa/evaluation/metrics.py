@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 
 __all__ = [
     "spans_from_mask",
@@ -125,6 +124,10 @@ def auprc(scores, mask) -> float:
     _same_length("scores", s, "mask", m)
     if m.all() or not m.any():
         return float("nan")
+    # imported here: scikit-learn's import (about 3 s on these cores, scipy with it) is most of a
+    # short job's start-up, and the deletion and probe jobs that import this module never need it
+    from sklearn.metrics import average_precision_score
+
     return float(average_precision_score(m.astype(int), s))
 
 
