@@ -7,6 +7,9 @@ steps of one model and length are interleaved in one process; the median step is
 examples. Prints a Markdown table (the README's "Cost growth" table comes from it).
 
     python benchmarks/cost_growth.py --models scratch minilm --lengths 64 128 256 512 --steps 5
+
+`--profile N` also prints, per model and length, torch.profiler's N costliest operators (self CPU
+time) over `--steps` steps of each method: where the AFA / baseline ratio comes from.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--steps", type=int, default=5, help="timed steps per method, after one warm-up")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--profile", type=int, metavar="N", help="print the N costliest operators of each method")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -67,6 +71,15 @@ def main():
             per_k = {m: 1000 / a.batch_size * statistics.median(v) for m, v in times.items()}
             print(f"| {name} | {L} | {per_k['baseline']:.1f} | {per_k['afa']:.1f} | "
                   f"{per_k['afa'] / per_k['baseline']:.2f} |", flush=True)
+            if a.profile:
+                from torch.profiler import ProfilerActivity, profile
+
+                for method, adversary in (("baseline", None), ("afa", afa)):
+                    with profile(activities=[ProfilerActivity.CPU]) as prof:
+                        for s in range(a.steps):
+                            train_step(model, opt, None, adversary, batch, labels, "cpu", 1.0, s)
+                    print(f"\n{name}, {L} tokens, {method}, {a.steps} steps:")
+                    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=a.profile))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ SMALL = ["--config", "config/config.yaml"]   # the sample's small from-scratch m
      r"masking=unigram\s+reward=confidence_drop .* ratio \d+\.\d\d"),
     ("train_throughput.py", ["--steps", "2", "--round", "1", "--method", "afa"],
      r"ratio pipeline / minimal: \d+\.\d\d"),
-    ("cost_growth.py", ["--models", "scratch", "--lengths", "16", "32", "--steps", "1"],
+    ("cost_growth.py", ["--models", "scratch", "--lengths", "16", "32", "--steps", "1", "--profile", "3"],
      r"\| scratch \| 32 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|"),
 ])
 def test_benchmark_prints_its_figures(script, args, expected):
@@ -24,6 +24,8 @@ def test_benchmark_prints_its_figures(script, args, expected):
                          timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(expected, out.stdout), out.stdout
+    if script == "cost_growth.py":   # --profile: one operator table per length and method
+        assert len(re.findall(r"^scratch, \d+ tokens, (baseline|afa), 1 steps:$", out.stdout, re.M)) == 4
     if script == "step_cost.py":   # one line per masking x reward
         assert len(re.findall(r"^masking=", out.stdout, re.M)) == 4
         # the interleaved 'before' arm, for the two rewards that have a D
