@@ -77,25 +77,6 @@ def test_atomic_writes_get_the_umask_mode_not_mkstemps_private_one(tmp_path):
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
 
 
-def test_every_evaluation_has_one_name_for_module_command_rule_and_settings():
-    """afa/evaluation/<name>.py, `afa <name>`, rule evaluate_<name>, config block <name>."""
-    import importlib
-    import re
-
-    import yaml
-    from conftest import REPO
-
-    from afa.evaluation import EVALUATIONS
-
-    rules = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())["properties"]
-    for name, ev in EVALUATIONS.items():
-        assert hasattr(importlib.import_module(f"afa.evaluation.{name}"), "evaluate"), name
-        assert re.search(rf"^rule evaluate_{name}:", rules, re.M), f"no rule evaluate_{name}"
-        assert re.search(rf'afa {name} --run', rules), f"rule evaluate_{name} does not call `afa {name}`"
-        assert bool(ev.settings) == (name in schema), f"config block {name!r} and --settings disagree"
-
-
 def test_a_registered_evaluation_becomes_a_command(monkeypatch, capsys):
     from afa import cli
     from afa.evaluation import EVALUATIONS, Evaluation

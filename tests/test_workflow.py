@@ -2,10 +2,12 @@
 
 import csv
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -75,6 +77,70 @@ def test_config_value_reaching_a_shell_is_quoted(workdir):
     assert not (workdir / "PWNED").exists()
     assert "m; touch PWNED does not exist (config: data.mirror)" in r.stdout + r.stderr
     assert not (workdir / "results/sample/data/sst2/source.json").exists()
+
+
+def test_every_evaluation_has_one_name_for_module_command_rule_and_settings(workdir):
+    """afa/evaluation/<name>.py, `afa <name>`, rule evaluate_<name>, config block <name>, for every
+    registered evaluation, whether its rule is written out or made from the registry."""
+    import importlib
+
+    from afa.evaluation import EVALUATIONS
+
+    r = snakemake(workdir, {}, "-n", "-p", "--forceall")
+    assert r.returncode == 0, r.stderr[-3000:]
+    jobs = set(re.findall(r"^rule (\w+):", r.stdout, re.M))
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())["properties"]
+    for name, ev in EVALUATIONS.items():
+        assert hasattr(importlib.import_module(f"afa.evaluation.{name}"), "evaluate"), name
+        assert f"evaluate_{name}" in jobs, f"the sample DAG runs no evaluate_{name}"
+        assert re.search(rf"^Shell command: (\S+=\S+ )*afa {name} --run", r.stdout, re.M), f"no job calls `afa {name}`"
+        assert bool(ev.settings) == (name in schema), f"config block {name!r} and --settings disagree"
+
+
+TOY_EVALUATION = '''"""A throwaway evaluation: what it was given (the registry test's)."""
+from afa.io import write_result
+
+
+def evaluate(run_dir, data_dir, out_json, table, settings, meta):
+    table.write_text("n_settings\\n%d\\n" % len(settings))
+    write_result(out_json, {**meta, "settings": settings, "data": str(data_dir), "weights": sorted(p.name for p in run_dir.iterdir())})
+'''
+
+
+@pytest.mark.slow
+def test_an_evaluation_is_its_module_and_one_registry_entry(workdir, tmp_path_factory):
+    """A copy of the package with one new module and one registry entry (and, as it takes settings, its
+    block in the schema): the DAG gets evaluate_toy, `afa toy` runs it, its settings block reaches it,
+    and its result, table and benchmark are written."""
+    pkg = tmp_path_factory.mktemp("pkg")
+    shutil.copytree(REPO / "src" / "afa", pkg / "afa", ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "afa" / "evaluation" / "toy.py").write_text(TOY_EVALUATION)
+    init = pkg / "afa" / "evaluation" / "__init__.py"
+    text = init.read_text()
+    assert text.rstrip().endswith("]}")
+    entry = ('    Evaluation("toy", "a throwaway", outputs=(("--table", "a CSV"),), settings="k",\n'
+             '               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta),\n'
+             '               rule_outputs=(".toy.csv",)),\n]}\n')
+    init.write_text(text.rstrip()[:-2] + entry)
+    over = {"datasets": ["sst2"], "data": {"source": "sample", "max_train": 200, "max_test": 50},
+            "train": {"epochs": 1, "batch_size": 32}, "threads": {"train": 1}}
+    # an evaluation that takes settings declares its config block in the schema, like every block
+    schema = yaml.safe_load((workdir / "config" / "schema.yaml").read_text())
+    schema["properties"]["toy"] = {"type": "object", "properties": {"k": {"type": "integer"}},
+                                   "additionalProperties": False}
+    (workdir / "config" / "schema.yaml").write_text(yaml.safe_dump(schema))
+    over = {**over, "toy": {"k": 3}}
+    (workdir / "override.yaml").write_text(yaml.safe_dump(over))
+    r = subprocess.run(["snakemake", "results/sample/eval/toy/sst2/scratch/baseline/seed1.json", "--cores", "2",
+                        "--configfile", "override.yaml"], cwd=workdir, capture_output=True, text=True,
+                       timeout=1500, env={**os.environ, "PYTHONPATH": str(pkg)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "rule evaluate_toy:" in r.stdout + r.stderr
+    stem = workdir / "results/sample/eval/toy/sst2/scratch/baseline/seed1"
+    result = json.loads(stem.with_suffix(".json").read_text())
+    assert result["settings"] == {"k": 3} and result["seed"] == "1" and "model.safetensors" in result["weights"]
+    assert Path(str(stem) + ".toy.csv").read_text() == "n_settings\n1\n"
+    assert (workdir / "results/sample/benchmarks/evaluate_toy/sst2/scratch/baseline/seed1.tsv").exists()
 
 
 @pytest.mark.slow

@@ -1,59 +1,53 @@
 # Evaluation: accuracy and macro-F1 on the report split, with per-example predictions; token deletion;
 # rationale alignment (a rationale dataset scored with models trained on any dataset); the mechanism
 # probe (does each reward prefer masking sentiment-bearing tokens? validation split, datasets with a lexicon).
+# accuracy and deletion get their rules from the evaluation registry (below); alignment and probe,
+# which read more than a run and its report split, are written out.
+from afa.evaluation import EVALUATIONS  # the registry: name, command flags, rule outputs
 
 
-rule evaluate_accuracy:
-    input:
-        weights=rules.train.output.weights,
-        test=OUT + "/data/{dataset}/test.jsonl.gz",
-    output:
-        metrics=OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.json",
-        predictions=OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.predictions.csv",
-    params:
-        data=OUT + "/data/{dataset}",
-        run=RUN,
-        meta=lambda wc: as_json(dict(wc.items())),
-    log:
-        OUT + "/logs/evaluate_accuracy/{dataset}/{model}/{method}/seed{seed}.log",
-    benchmark:
-        OUT + "/benchmarks/evaluate_accuracy/{dataset}/{model}/{method}/seed{seed}.tsv",
-    conda:
-        "../../env/train.yml"
-    shell:
-        "afa accuracy --run {params.run:q} --data {params.data:q} --out {output.metrics:q}"
-        " --predictions {output.predictions:q} --meta {params.meta:q} --log {log:q}"
 
-
-def deletion_settings(dataset, model):
-    """The `deletion` block with the dataset's entry of `deletion.overrides` applied, then the model's
-    of `deletion.model_overrides` (an LLM's fewer passes)."""
-    block = dict(config.get("deletion", {}))
+def evaluation_settings(name, dataset, model):
+    """An evaluation's config block with its `overrides` entry for the dataset applied, then its
+    `model_overrides` entry for the model (deletion: an LLM's fewer passes)."""
+    block = dict(config.get(name) or {})
     by_dataset, by_model = block.pop("overrides", {}), block.pop("model_overrides", {})
     return {**block, **by_dataset.get(dataset, {}), **by_model.get(model, {})}
 
 
-rule evaluate_deletion:
-    input:
-        weights=rules.train.output.weights,
-        test=OUT + "/data/{dataset}/test.jsonl.gz",
-    output:
-        result=OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json",
-        table=OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.csv",
-    params:
-        data=OUT + "/data/{dataset}",
-        run=RUN,
-        meta=lambda wc: as_json(dict(wc.items())),
-        settings=lambda wc: as_json(deletion_settings(wc.dataset, wc.model)),
-    log:
-        OUT + "/logs/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.log",
-    benchmark:
-        OUT + "/benchmarks/evaluate_deletion/{dataset}/{model}/{method}/seed{seed}.tsv",
-    conda:
-        "../../env/train.yml"
-    shell:
-        "afa deletion --run {params.run:q} --data {params.data:q} --out {output.result:q} --table {output.table:q}"
-        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
+# The registry's evaluations of the standard shape (a trained run and its report split in; a result
+# JSON, the files of its `outputs` and a benchmark out; its `<name>:` block as --settings) get their
+# rule here: evaluate_<name>, writing eval/<name>/{dataset}/{model}/{method}/seed{seed}.json.
+# (A rule made in a loop must bind the loop's evaluation through default arguments, not closures.)
+for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
+    _files = {flag.lstrip("-").replace("-", "_"): end for (flag, _), end in zip(ev.outputs, ev.rule_outputs)}
+    _stem = OUT + f"/eval/{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}"
+
+    rule:
+        name:
+            f"evaluate_{ev.name}"
+        input:
+            weights=rules.train.output.weights,
+            test=OUT + "/data/{dataset}/test.jsonl.gz",
+        output:
+            result=_stem + ".json",
+            **{key: _stem + end for key, end in _files.items()},
+        params:
+            data=OUT + "/data/{dataset}",
+            run=RUN,
+            meta=lambda wc: as_json(dict(wc.items())),
+            settings=lambda wc, name=ev.name: as_json(evaluation_settings(name, wc.dataset, wc.model)),
+        log:
+            OUT + f"/logs/evaluate_{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}.log",
+        benchmark:
+            OUT + f"/benchmarks/evaluate_{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}.tsv",
+        conda:
+            "../../env/train.yml"
+        shell:
+            (f"afa {ev.name} --run {{params.run:q}} --data {{params.data:q}} --out {{output.result:q}}"
+             + "".join(f" --{key.replace('_', '-')} {{output.{key}:q}}" for key in _files)
+             + (" --settings {params.settings:q}" if ev.settings else "")
+             + " --meta {params.meta:q} --log {log:q}")
 
 
 rule evaluate_alignment:

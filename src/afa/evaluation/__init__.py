@@ -1,9 +1,12 @@
 """The evaluations, registered once. Each reads a trained run folder and writes a tidy result file.
 
 An evaluation's name is its module (``afa/evaluation/<name>.py``), its command (``afa <name>``),
-its rule (``evaluate_<name>`` in workflow/rules/) and its settings block (``<name>:`` in the
-config). The command line is built from this table without importing the modules, so ``afa``
-starts fast; adding an evaluation is its module, one entry here, and its rule.
+its rule (``evaluate_<name>``) and its settings block (``<name>:`` in the config). The command
+line is built from this table without importing the modules, so ``afa`` starts fast. An
+evaluation that reads a trained run and its report split and nothing else gets its rule from this
+table too (``rule_outputs``; workflow/rules/evaluate.smk): adding one is its module and one entry
+here. One that reads more (a rationale dataset, a lexicon, NLTK data) has its rule written in
+workflow/rules/.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ class Evaluation:
     inputs: tuple[tuple[str, str], ...] = ()   # files or folders read besides --run and --data
     settings: str = ""                         # what --settings holds (empty: the evaluation takes none)
     call: Callable = None                      # (module, args) -> None: how the command calls the module
+    # The file name endings of `outputs` (after seed{seed}) in the rule this table writes; None: the
+    # evaluation's rule is written by hand.
+    rule_outputs: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if self.rule_outputs is not None and len(self.rule_outputs) != len(self.outputs):
+            raise ValueError(f"evaluation {self.name!r}: rule_outputs needs one file ending per entry of outputs")
 
     def run(self, args) -> None:
         self.call(importlib.import_module(f"afa.evaluation.{self.name}"), args)
@@ -29,10 +39,12 @@ class Evaluation:
 EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("accuracy", "accuracy and macro-F1 on the report split",
                outputs=(("--predictions", "per-example predictions (CSV)"),),
-               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.predictions, device=a.device, meta=a.meta)),
+               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.predictions, device=a.device, meta=a.meta),
+               rule_outputs=(".predictions.csv",)),
     Evaluation("deletion", "token deletion by attention vs random (faithfulness)",
                outputs=(("--table", "per-level CSV"),), settings="levels, random_draws, mode, seed, max_examples",
-               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta, a.device)),
+               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta, a.device),
+               rule_outputs=(".csv",)),
     Evaluation("alignment", "rationale alignment of the attention row (plausibility); --data is a prepared "
                "rationale dataset (eraser_movies, sst_phrases), the run may come from any dataset",
                outputs=(("--examples", "per-example scores (.jsonl.gz)"),),
