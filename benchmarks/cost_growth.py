@@ -50,8 +50,8 @@ def main():
     g = torch.Generator().manual_seed(0)
 
     print(f"threads={a.threads} batch={a.batch_size} steps={a.steps}; seconds per 1,000 training examples\n")
-    print("| model | tokens | baseline | AFA | AFA / baseline |")
-    print("|---|---|---|---|---|")
+    print("| model | tokens | baseline | AFA | AFA / baseline | AFA, D fused | fused / baseline |")
+    print("|---|---|---|---|---|---|---|")
     for name in a.models:
         for L in a.lengths:
             tok, model, _ = models.build(cfg["model_settings"][name], 2, max(a.lengths), texts)
@@ -59,22 +59,27 @@ def main():
             ids = synthetic(tok, a.batch_size, L, g)
             batch = models.collate(tok, ids, "cpu")
             labels = torch.randint(2, (a.batch_size,), generator=g)
-            afa = build_afa(cfg["method_settings"]["afa"], tok, ids, max(a.lengths), "cpu", seed=0)
+            method = cfg["method_settings"]["afa"]
+            arms = {"baseline": None,
+                    "afa": build_afa(method, tok, ids, max(a.lengths), "cpu", seed=0),
+                    "fused": build_afa({**method, "disc": {**method.get("disc", {}), "attention": "fused"}},
+                                       tok, ids, max(a.lengths), "cpu", seed=0)}
             opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
-            times = {"baseline": [], "afa": []}
+            times = {m: [] for m in arms}
             for s in range(a.steps + 1):
-                for method, adversary in (("baseline", None), ("afa", afa)):
+                for method, adversary in arms.items():
                     t = time.perf_counter()
                     train_step(model, opt, None, adversary, batch, labels, "cpu", 1.0, s)
                     if s:
                         times[method].append(time.perf_counter() - t)
             per_k = {m: 1000 / a.batch_size * statistics.median(v) for m, v in times.items()}
             print(f"| {name} | {L} | {per_k['baseline']:.1f} | {per_k['afa']:.1f} | "
-                  f"{per_k['afa'] / per_k['baseline']:.2f} |", flush=True)
+                  f"{per_k['afa'] / per_k['baseline']:.2f} | {per_k['fused']:.1f} | "
+                  f"{per_k['fused'] / per_k['baseline']:.2f} |", flush=True)
             if a.profile:
                 from torch.profiler import ProfilerActivity, profile
 
-                for method, adversary in (("baseline", None), ("afa", afa)):
+                for method, adversary in arms.items():
                     with profile(activities=[ProfilerActivity.CPU]) as prof:
                         for s in range(a.steps):
                             train_step(model, opt, None, adversary, batch, labels, "cpu", 1.0, s)

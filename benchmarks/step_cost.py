@@ -93,6 +93,8 @@ def main():
     p.add_argument("--disc-d-model", type=int)
     p.add_argument("--disc-d-ff", type=int)
     p.add_argument("--disc-layers", type=int)
+    p.add_argument("--disc-attention", nargs="+", default=["eager"], choices=["eager", "fused"],
+                   help="D's attention: eager (T x T probabilities, dropout on them) | fused (one SDPA kernel)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--vs-full-vocab", action="store_true",
                    help="also time, interleaved, AFA whose D has a row for every id of the tokenizer (the 'before')")
@@ -114,9 +116,9 @@ def main():
     print(f"model={a.model} ({sum(p.numel() for p in model.parameters())} parameters) device={a.device} "
           f"threads={torch.get_num_threads()} batch={a.batch_size} max_length={a.max_length} steps={a.steps}")
 
-    for masking, reward in itertools.product(a.masking, a.reward):
+    for masking, reward, attention in itertools.product(a.masking, a.reward, a.disc_attention):
         method = {**cfg["method_settings"]["afa"], "masking": masking, "reward": reward}
-        method["disc"] = dict(method.get("disc", {}))
+        method["disc"] = {**method.get("disc", {}), "attention": attention}
         for key, value in (("M", a.M),):
             if value is not None:
                 method[key] = value
@@ -139,7 +141,7 @@ def main():
         base, full = statistics.median(times["baseline"]), statistics.median(times["AFA"])
         d = method["disc"]
         line = (f"masking={masking:8s} reward={reward:15s} M={method['M']} disc={d.get('layers')}x{d.get('d_model')}"
-                f"/{d.get('d_ff')} rows={afa.D.encoder.tok.num_embeddings if afa.D is not None else 0}  baseline {1000 * base:6.1f} ms  AFA {1000 * full:6.1f} ms  ratio {full / base:.2f}")
+                f"/{d.get('d_ff')} {attention} rows={afa.D.encoder.tok.num_embeddings if afa.D is not None else 0}  baseline {1000 * base:6.1f} ms  AFA {1000 * full:6.1f} ms  ratio {full / base:.2f}")
         if a.device == "cuda":
             flops = step_flops(lambda: run(0, True))
             line += f"  {flops / full / 1e12:.1f} TFLOP/s"

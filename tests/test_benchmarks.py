@@ -12,12 +12,12 @@ SMALL = ["--config", "config/config.yaml"]   # the sample's small from-scratch m
 
 @pytest.mark.parametrize("script, args, expected", [
     ("step_cost.py", ["--steps", "1", "--masking", "delete", "unigram", "--reward", "detect", "confidence_drop",
-                      "--vs-full-vocab"],
+                      "--vs-full-vocab", "--disc-attention", "eager", "fused"],
      r"masking=unigram\s+reward=confidence_drop .* ratio \d+\.\d\d"),
     ("train_throughput.py", ["--steps", "2", "--round", "1", "--method", "afa"],
      r"ratio pipeline / minimal: \d+\.\d\d"),
     ("cost_growth.py", ["--models", "scratch", "--lengths", "16", "32", "--steps", "1", "--profile", "3"],
-     r"\| scratch \| 32 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|"),
+     r"\| scratch \| 32 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|"),
 ])
 def test_benchmark_prints_its_figures(script, args, expected):
     out = subprocess.run([sys.executable, f"benchmarks/{script}", *SMALL, *args], capture_output=True, text=True,
@@ -25,11 +25,12 @@ def test_benchmark_prints_its_figures(script, args, expected):
     assert out.returncode == 0, out.stderr[-2000:]
     assert re.search(expected, out.stdout), out.stdout
     if script == "cost_growth.py":   # --profile: one operator table per length and method
-        assert len(re.findall(r"^scratch, \d+ tokens, (baseline|afa), 1 steps:$", out.stdout, re.M)) == 4
-    if script == "step_cost.py":   # one line per masking x reward
-        assert len(re.findall(r"^masking=", out.stdout, re.M)) == 4
+        assert len(re.findall(r"^scratch, \d+ tokens, (baseline|afa|fused), 1 steps:$", out.stdout, re.M)) == 6
+    if script == "step_cost.py":   # one line per masking x reward x D's attention
+        assert len(re.findall(r"^masking=", out.stdout, re.M)) == 8
+        assert len(re.findall(r"^masking=.* fused rows=", out.stdout, re.M)) == 4
         # the interleaved 'before' arm, for the two rewards that have a D
-        assert len(re.findall(r"D over every id \(\d+ rows\): AFA .* ratio \d+\.\d\d", out.stdout)) == 2
+        assert len(re.findall(r"D over every id \(\d+ rows\): AFA .* ratio \d+\.\d\d", out.stdout)) == 4
 
 
 def test_dag_seconds_sums_a_folders_benchmark_files_per_rule(tmp_path):

@@ -235,6 +235,8 @@ def test_afa_config_names_the_bad_field():
         AFAConfig(masking="blur")
     with pytest.raises(ValueError, match="AFAConfig.disc.d_model .* divisible"):
         AFAConfig.from_dict({"disc": {"d_model": 30, "heads": 4}})
+    with pytest.raises(ValueError, match="AFAConfig.disc.attention must be one of eager, fused, got 'flash'"):
+        AFAConfig.from_dict({"disc": {"attention": "flash"}})
     with pytest.raises(ValueError, match="AFAConfig: unknown setting 'lamda'"):
         AFAConfig.from_dict({"objective": "afa", "lamda": 0.5})
     assert AFAConfig.from_dict({"lambda": 0.2}).lambda_ == 0.2
@@ -453,3 +455,28 @@ def test_discriminator_update_on_one_padded_batch_is_the_two_class_loss():
         expected = loss_disc(afa.D(ids, att), afa.D(X, att_X))
     afa._for_D = (ids, att, X, att_X)
     assert afa.discriminator_step() == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_fused_discriminator_computes_the_eager_function_and_ignores_padding():
+    """`disc.attention: fused` is the same D up to float rounding (same weights, eval mode), reads
+    the same state dict, and an example's logit does not depend on how far it is padded."""
+    from afa.discriminator import Discriminator
+
+    torch.manual_seed(0)
+    eager = Discriminator(50, 16, 32, layers=2, heads=4, d_ff=64, dropout=0.1).eval()
+    fused = Discriminator(50, 16, 32, layers=2, heads=4, d_ff=64, dropout=0.1, attention="fused").eval()
+    fused.load_state_dict(eager.state_dict())
+    ids = torch.randint(5, 50, (6, 12))
+    att = torch.ones_like(ids)
+    att[1, 5:] = 0
+    att[4, 2:] = 0
+    with torch.no_grad():
+        z = fused(ids, att)
+        assert torch.allclose(z, eager(ids, att), atol=1e-5)
+        padded = torch.cat([ids, torch.zeros(6, 4, dtype=torch.long)], 1)
+        assert torch.allclose(fused(padded, torch.cat([att, torch.zeros(6, 4, dtype=torch.long)], 1)), z, atol=1e-5)
+    fused.train()
+    z = fused(ids, att)
+    z.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all()
+               for n, p in fused.named_parameters() if p.requires_grad)

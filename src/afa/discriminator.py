@@ -11,6 +11,13 @@ under AdamW, so this changes nothing that D computes on those ids. It does cut t
 gradient and optimizer work from the whole tokenizer (100 k GloVe-extended words) to the words
 the data holds. The kept rows are the same draws as in a full table (the full table is drawn,
 then sliced), so a seeded run stays bit-identical (tests/test_objective.py).
+
+`attention`: "eager" (the default; every result of this replication so far) computes each block's
+T x T probabilities and drops out of them, as the target does; "fused" runs PyTorch's
+scaled_dot_product_attention without attention dropout (the other dropouts stay). No one reads
+D's attention, and at 256 tokens those probabilities, their dropout draws and their backward were
+most of D's cost (benchmarks/cost_growth.py --profile). The function is the same up to float
+rounding; the regulariser is one dropout fewer (README, Performance, for its effect on the signal).
 """
 
 from __future__ import annotations
@@ -21,11 +28,17 @@ from torch import nn
 
 from afa.models import Encoder
 
+ATTENTIONS = ("eager", "fused")
+
 
 class Discriminator(nn.Module):
     def __init__(self, vocab_size: int, max_length: int, d_model: int = 128, layers: int = 1,
-                 heads: int = 4, d_ff: int = 512, dropout: float = 0.1, vocab: torch.Tensor | None = None):
+                 heads: int = 4, d_ff: int = 512, dropout: float = 0.1, vocab: torch.Tensor | None = None,
+                 attention: str = "eager"):
         super().__init__()
+        if attention not in ATTENTIONS:
+            raise ValueError(f"Discriminator attention must be one of {', '.join(ATTENTIONS)}, got {attention!r}")
+        self.fused = attention == "fused"
         self.encoder = Encoder(vocab_size, d_model, layers, heads, d_ff, max_length, dropout)
         self.head = nn.Linear(d_model, 1)
         # kept ids, and the map token id -> row (other ids -> the last, zero row); empty: every id
@@ -46,7 +59,7 @@ class Discriminator(nn.Module):
         """Logit of P(masked), [N]."""
         if self.row.numel():
             input_ids = self.row[input_ids]
-        h, _ = self.encoder(input_ids, attention_mask)
+        h, _ = self.encoder(input_ids, attention_mask, self.fused)
         m = attention_mask[..., None].to(h.dtype)
         return self.head((h * m).sum(1) / m.sum(1).clamp_min(1)).squeeze(-1)
 

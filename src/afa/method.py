@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from afa import objective as obj
-from afa.discriminator import Discriminator, loss_disc
+from afa.discriminator import ATTENTIONS, Discriminator, loss_disc
 
 log = logging.getLogger("afa.method")
 
@@ -45,6 +45,7 @@ class DiscConfig:
     d_ff: int = 512
     dropout: float = 0.1
     lr: float = 1e-3
+    attention: str = "eager"         # eager | fused: one SDPA kernel, no attention dropout (afa.discriminator)
 
     def __post_init__(self):
         for name in ("d_model", "layers", "heads", "d_ff"):
@@ -56,6 +57,8 @@ class DiscConfig:
             raise ValueError(f"AFAConfig.disc.dropout must be in [0, 1), got {self.dropout!r}")
         if not self.lr > 0:
             raise ValueError(f"AFAConfig.disc.lr must be positive, got {self.lr!r}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"AFAConfig.disc.attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
 
 
 @dataclass
@@ -142,7 +145,8 @@ class AFA(nn.Module):
             raise ValueError("AFAConfig.masking 'unigram' needs `unigram` (see unigram_distribution)")
         self.register_buffer("unigram", unigram if unigram is not None else torch.zeros(0))
         d = config.disc
-        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout, vocab)
+        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout, vocab,
+                                d.attention)
                   if config.uses_discriminator else None)
         # fused: one kernel over all of D (its 100 k-row embedding dominates; the per-tensor loop
         # was most of D's update on CPU, benchmarks/step_cost.py)

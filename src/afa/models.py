@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -90,9 +91,15 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(d_model, d_model)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, key_padding):  # key_padding: [B, T] True where padding
+    def forward(self, x, key_padding, fused: bool = False):  # key_padding: [B, T] True where padding
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        if fused:
+            # One kernel, no T x T probabilities kept and no dropout on them (on CPU, SDPA with
+            # dropout falls back to the eager maths and is barely faster). For a module whose
+            # attention nobody reads: the discriminator's `attention: fused`.
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=~key_padding[:, None, None, :])
+            return self.proj(y.transpose(1, 2).reshape(B, T, D)), None
         scores = q @ k.transpose(-1, -2) / math.sqrt(D // self.heads)
         scores = scores.masked_fill(key_padding[:, None, None, :], float("-inf"))
         probs = scores.softmax(-1)  # [B, H, T, T]; kept un-dropped so the policy reads clean rows
@@ -110,8 +117,8 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, key_padding):
-        a, probs = self.attn(self.ln1(x), key_padding)
+    def forward(self, x, key_padding, fused: bool = False):
+        a, probs = self.attn(self.ln1(x), key_padding, fused)
         x = x + self.drop(a)
         return x + self.mlp(self.ln2(x)), probs
 
@@ -147,12 +154,13 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList(Block(d_model, heads, d_ff, dropout) for _ in range(layers))
         self.ln = nn.LayerNorm(d_model)
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask, fused: bool = False):
+        """(states, the last block's attention probabilities; None when `fused`, see SelfAttention)."""
         T = input_ids.shape[1]
         x = self.drop(self.up(self.tok(input_ids)) + self.pos(torch.arange(T, device=input_ids.device)))
         pad = attention_mask == 0
         for block in self.blocks:
-            x, probs = block(x, pad)
+            x, probs = block(x, pad, fused)
         return self.ln(x), probs  # probs of the last block
 
 
