@@ -75,6 +75,27 @@ def test_save_load_round_trip(which, request, tmp_path):
                               model2(batch["input_ids"], batch["attention_mask"]).logits, atol=1e-6)
 
 
+def test_a_scratch_run_loads_the_tokenizer_autotokenizer_would_without_its_registry(scratch, tmp_path):
+    """Evaluation jobs load scratch runs without importing AutoTokenizer (its import pulls in the model
+    registry, generation and scikit-learn: seconds of every job's start-up), and get the same tokenizer."""
+    import subprocess
+    import sys
+
+    from transformers import AutoTokenizer
+
+    tok, model, spec = scratch
+    models.save(tmp_path, model, tok, spec)
+    tok2, _, _ = models.load(tmp_path)
+    auto = AutoTokenizer.from_pretrained(tmp_path / "tokenizer")
+    assert type(tok2) is type(auto)
+    assert tok2.all_special_ids == auto.all_special_ids and tok2.mask_token_id == auto.mask_token_id
+    assert models.encode(tok2, TEXTS + ["zebra [MASK]"], 32) == models.encode(auto, TEXTS + ["zebra [MASK]"], 32)
+    code = (f"import sys; from afa import models; models.load({str(tmp_path)!r}); "
+            "print(sorted(m for m in ('transformers.models.auto.tokenization_auto', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_word_vocabulary_comes_from_train_split(scratch):
     tok, _, spec = scratch
     assert tok.convert_ids_to_tokens(models.encode(tok, ["moving zebra"], 8)[0]) == ["[CLS]", "moving", "[UNK]"]

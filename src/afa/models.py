@@ -377,13 +377,19 @@ def save(run_dir: Path, model: nn.Module, tokenizer, spec: dict) -> None:
 def load(run_dir: Path, device: str = "cpu"):
     """(tokenizer, model in eval mode, spec) of a trained run folder."""
     from safetensors.torch import load_model
-    from transformers import AutoTokenizer
 
     run_dir = Path(run_dir)
     spec = json.loads((run_dir / "afa_model.json").read_text())
     model = from_spec(spec)
     load_model(model, str(run_dir / "model.safetensors"), device=device)
-    tokenizer = AutoTokenizer.from_pretrained(run_dir / "tokenizer")
+    if spec["kind"] == "scratch":
+        # The class AutoTokenizer would pick for a scratch run; importing AutoTokenizer itself pulls in
+        # transformers' model registry, generation utilities, torch._dynamo and scikit-learn, about 4 s
+        # of every evaluation job's start-up (benchmarks/dag_seconds.py --imports)
+        from transformers import PreTrainedTokenizerFast as Tokenizer
+    else:
+        from transformers import AutoTokenizer as Tokenizer
+    tokenizer = Tokenizer.from_pretrained(run_dir / "tokenizer")
     if spec["kind"] == "llm":
         # Llama's tokenizer class rebuilds its post-processor on load (BOS first, no EOS), which would
         # pool the last word instead of the end token the model was trained on
