@@ -126,7 +126,8 @@ HEAD2 = {"claim": "2 rationale alignment", "claim_text": "AFA's attention agrees
 KIND = {"eraser_movies": "ERASER movies val, human rationales", "sst_phrases": "SST dev word labels (proxy)"}
 for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset", "model"]) if len(align) else []):
     cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}"},
-                            runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"), **BOOT)
+                            runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"),
+                            control_seeds=control_seeds, **BOOT)
 if align.empty:
     cells += claims.absent({**HEAD2, "setting": "ERASER movies, SST (proxy)"}, COLUMNS,
                            "not run (no alignment results among the inputs)")
@@ -139,7 +140,7 @@ for (dataset, model), runs in (sst.groupby(["dataset", "model"]) if len(sst) els
                                "scores: written before they existed, or a train split without one-word phrases)")
         continue
     cells += claims.compare({**UNSEEN, "setting": setting}, runs, COLUMNS,
-                            lambda r: tables.alignment_values(r.file, "unseen_auprc"), **BOOT)
+                            lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds, **BOOT)
 if sst.empty:
     cells += claims.absent({**UNSEEN, "setting": "SST dev, words never labelled in training"}, COLUMNS,
                            "not run (no SST alignment results among the inputs)")
@@ -153,11 +154,19 @@ if sst.empty:
 # %%
 HEAD3 = {"claim": "3 faithfulness", "claim_text": "deleting AFA's top-attention tokens hurts more",
          "metric_kind": "comprehensiveness", "direction": 1}
-for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
+
+
+def comprehensiveness(runs):
+    """The metric's name and per-run values: ERASER's bins where every run of `runs` has them."""
     eraser = all(isinstance(e, dict) for e in runs.get("eraser", pd.Series([None] * len(runs))))
-    cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}",
-                             "metric": f"comprehensiveness, AOPC over {'ERASER bins' if eraser else 'all levels'}"},
-                            runs, COLUMNS, lambda r, e=eraser: tables.deletion_values(r.file, eraser=e), **BOOT)
+    return (f"comprehensiveness, AOPC over {'ERASER bins' if eraser else 'all levels'}",
+            lambda r: tables.deletion_values(r.file, eraser=eraser))
+
+
+for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
+    metric, values = comprehensiveness(runs)
+    cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric},
+                            runs, COLUMNS, values, control_seeds=control_seeds, **BOOT)
 if dele.empty:
     cells += claims.absent({**HEAD3, "setting": "report splits", "metric": "comprehensiveness"}, COLUMNS,
                            "not run (no deletion results among the inputs)")
@@ -217,19 +226,35 @@ if rob.empty:
 
 # %% [markdown]
 # ## A/A control
-# The baseline's control seeds (config `claims.control_seeds`) against its other seeds, accuracy,
-# through the same effect, p and Holm (their own family). Both sides are the baseline, so the true
-# effect is 0: a Holm p below 0.05 here (`false_positive`) would say the test finds what is not there.
+# The baseline's control seeds (config `claims.control_seeds`) against its other seeds, through the
+# same effect, p and Holm (their own family), for each per-example metric of claims 1-3 that the
+# control seeds were evaluated on: accuracy, AUPRC against the rationales, comprehensiveness. Both
+# sides are the baseline, so the true effect is 0: a Holm p below 0.05 here (`false_positive`) would
+# say the test finds what is not there, and the control's interval is the size of an effect that
+# seed-to-seed noise alone produces in that metric.
 
 # %%
-HEAD0 = {"claim": "A/A control", "claim_text": "baseline against baseline (true effect 0)", "metric": "accuracy",
-         "metric_kind": "accuracy", "direction": 1}
+HEAD0 = {"claim": "A/A control", "claim_text": "baseline against baseline (true effect 0)", "direction": 1}
+
+
+def control(runs, head, values):
+    if len(runs) and runs[runs.method == claims.BASELINE].seed.isin(control_seeds).any():
+        cells.append(claims.control({**HEAD0, **head}, runs, control_seeds, values, **BOOT))
+
+
 for (dataset, model), runs in (acc.groupby(["dataset", "model"]) if len(acc) else []):
-    if runs[runs.method == claims.BASELINE].seed.isin(control_seeds).any():
-        cells.append(claims.control({**HEAD0, "setting": f"{report_split(dataset)} / {model}"}, runs, control_seeds,
-                                    correct, **BOOT))
+    control(runs, {"setting": f"{report_split(dataset)} / {model}", "metric": "accuracy", "metric_kind": "accuracy"},
+            correct)
+for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset", "model"]) if len(align) else []):
+    control(runs, {"setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}", "metric": "AUPRC",
+                   "metric_kind": "auprc"}, lambda r: tables.alignment_values(r.file, "auprc"))
+for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
+    metric, values = comprehensiveness(runs)
+    control(runs, {"setting": f"{report_split(dataset)} / {model}", "metric": metric,
+                   "metric_kind": "comprehensiveness"}, values)
 if not any(c["column"] == "control" for c in cells):
-    cells.append(claims.cell(**HEAD0, setting="", column="control", method=claims.BASELINE, verdict=(
+    cells.append(claims.cell(**HEAD0, setting="", metric="accuracy", metric_kind="accuracy", column="control",
+                             method=claims.BASELINE, verdict=(
         "not run (" + ("claims.control_seeds is empty" if not control_seeds
                        else f"no baseline accuracy results of seeds {control_seeds} among the inputs") + ")")))
 
@@ -267,7 +292,7 @@ wide.reindex(pd.unique(claim_cells.set_index(ROW).index))
 # the others" were a claim; `false_positive`: Holm p < 0.05, in either direction.
 
 # %%
-table[table.column == "control"][["setting", "method", "effect [95 % CI]", "n", "p", "Holm p", "verdict", "rule_alone",
+table[table.column == "control"][["setting", "metric", "method", "effect [95 % CI]", "n", "p", "Holm p", "verdict", "rule_alone",
                                   "false_positive", "note"]]
 
 # %% [markdown]

@@ -198,16 +198,21 @@ def test_sample_dag_end_to_end(workdir):
     assert {(r["method"], r["reward"]) for r in rows} == {("baseline", "confidence_drop"), ("afa", "detect"),
                                                          ("afa", "deceive"), ("afa", "confidence_drop")}
     assert all(r["seeds"] == "2" for r in rows) and "random_vs_none" in {r["comparison"] for r in rows}
-    # the claims table: the control seed (config.yaml: 3) trained the baseline only, and only its
-    # accuracy was evaluated; afa_paper (not trained in this slice) says so; every verdict is capped (2 seeds)
-    assert (out / "eval/accuracy/sst2/scratch/baseline/seed3.json").exists()
-    assert not (out / "models/sst2/scratch/afa/seed3").exists() and not (out / "eval/deletion/sst2/scratch/baseline/seed3.json").exists()
-    claims = {(r["claim"], r["setting"], r["column"]): r for r in csv.DictReader(open(out / "claims.csv"))}
+    # the claims table: the control seed (config.yaml: 3) trained the baseline only, and got the
+    # evaluations of claims 1-3 (accuracy, alignment, deletion), not the probe's or the attacks';
+    # afa_paper (not trained in this slice) says so; every verdict is capped (2 seeds)
+    for f in ("accuracy/sst2", "deletion/sst2", "alignment/sst_phrases/sst2"):
+        assert (out / f"eval/{f}/scratch/baseline/seed3.json").exists()
+    assert not (out / "models/sst2/scratch/afa/seed3").exists()
+    assert not (out / "eval/probe/sst2/scratch/baseline/seed3.json").exists()
+    claims = {(r["claim"], r["setting"], r["column"]) + ((r["metric_kind"],) if r["column"] == "control" else ()): r
+              for r in csv.DictReader(open(out / "claims.csv"))}
     live = claims[("1 accuracy", "sst2 dev / scratch", "live")]
     assert live["method"] == "afa" and live["seeds"] == "2" and live["verdict"] == "inconclusive (2 seeds < 5)"
     assert claims[("1 accuracy", "sst2 dev / scratch", "paper_literal")]["verdict"] == "not run (no afa_paper runs)"
-    control = claims[("A/A control", "sst2 dev / scratch", "control")]
-    assert control["method"] == "baseline seeds [3] vs [1, 2]" and control["note"].startswith("too few seeds")
+    for kind in ("accuracy", "comprehensiveness"):
+        control = claims[("A/A control", "sst2 dev / scratch", "control", kind)]
+        assert control["method"] == "baseline seeds [3] vs [1, 2]" and control["note"].startswith("too few seeds")
     assert {r["claim"] for r in claims.values()} >= {"1 accuracy", "2 rationale alignment", "3 faithfulness",
                                                      "4 larger K, long texts", "5 LLM", "6 robustness (open)"}
     assert len({r["objective_sha"] for r in claims.values() if r["objective_sha"]}) == 1
@@ -270,7 +275,7 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
         assert ("OMP_NUM_THREADS=2 afa train" if model == "minilm" else "OMP_NUM_THREADS=1 afa train") in s
         assert ("--max-length 32" if model == "minilm" else "--max-length 64") in s
     deletions = [s for s in shells if "afa deletion " in s]
-    assert len(deletions) == 3 * 2 + 2
+    assert len(deletions) == 3 * 2 + 2 + 1  # and the A/A control's baseline seed 3 (of scratch only)
     assert all(('"random_draws": 2' in s) == ("/minilm/" in s) for s in deletions)
     attacks = [s for s in shells if "afa robustness " in s]
     assert attacks and not any("/minilm/" in s for s in attacks)

@@ -166,14 +166,21 @@ def control_datasets():
     return [d for d in config["datasets"] if d in (afa_claims.ACCURACY_DATASETS if wanted is None else wanted)]
 
 
-def control_runs(pattern):
+def control_runs(pattern, datasets=None, **extra):
     """`pattern` for the A/A control's own runs: the baseline at claims.control_seeds, for every
-    model (of claims.control_models; null: all) that trains a baseline on a control dataset. No
-    other method trains them."""
+    model (of claims.control_models; null: all) that trains a baseline on a control dataset (of
+    `datasets` only, if given). No other method trains them."""
     wanted = CLAIMS["control_models"]
-    return [pattern.format(dataset=ds, model=m, method=afa_claims.BASELINE, seed=s) for ds in control_datasets()
+    return [pattern.format(dataset=ds, model=m, method=afa_claims.BASELINE, seed=s, **extra)
+            for ds in control_datasets() if datasets is None or ds in datasets
             for m in dict.fromkeys(m for m, meth, _ in combos(ds) if meth == afa_claims.BASELINE)
             if wanted is None or m in wanted for s in CLAIMS["control_seeds"]]
+
+
+def control_alignment_runs(pattern):
+    """`control_runs` for every alignment pair whose models come from a control dataset."""
+    return [f for pair in alignment_pairs() for f in control_runs(pattern, [pair["trained_on"]],
+                                                                  rationales=pair["rationales"])]
 
 
 def claims_methods():
@@ -200,6 +207,7 @@ def check_claims():
 check_claims()
 ACCURACY = OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}"
 ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}"
+DELETION = OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}"
 ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
 
 
@@ -213,9 +221,11 @@ rule claims:
         notebook="notebooks/claims.py",
         accuracy=runs(ACCURACY + ".json", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".json"),
         predictions=runs(ACCURACY + ".predictions.csv", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".predictions.csv"),
-        deletion=runs(OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json", methods=claims_methods()),
-        alignment=claims_only(alignment_runs(ALIGNMENT + ".json")),
-        alignment_examples=claims_only(alignment_runs(ALIGNMENT + ".examples.jsonl.gz")),
+        # the A/A control reads every evaluation a claim row reads per example (robustness apart)
+        deletion=runs(DELETION + ".json", methods=claims_methods()) + control_runs(DELETION + ".json"),
+        alignment=claims_only(alignment_runs(ALIGNMENT + ".json")) + control_alignment_runs(ALIGNMENT + ".json"),
+        alignment_examples=claims_only(alignment_runs(ALIGNMENT + ".examples.jsonl.gz"))
+        + control_alignment_runs(ALIGNMENT + ".examples.jsonl.gz"),
         robustness=claims_only(robustness_runs(ROBUSTNESS_RUN + ".json")),
         robustness_examples=claims_only(robustness_runs(ROBUSTNESS_RUN + ".csv")),
         train=runs(RUN + "/train_metrics.json", methods=claims_methods(), ablations=True) + control_runs(RUN + "/train_metrics.json"),
