@@ -3,6 +3,8 @@
 # probe (does each reward prefer masking sentiment-bearing tokens? validation split, datasets with a lexicon).
 # accuracy and deletion get their rules from the evaluation registry (below); alignment and probe,
 # which read more than a run and its report split, are written out.
+import shlex
+
 from afa.evaluation import EVALUATIONS  # the registry: name, command flags, rule outputs
 
 
@@ -18,7 +20,18 @@ def evaluation_settings(name, dataset, model):
 # The registry's evaluations of the standard shape (a trained run and its report split in; a result
 # JSON, the files of its `outputs` and a benchmark out; its `<name>:` block as --settings) get their
 # rule here: evaluate_<name>, writing eval/<name>/{dataset}/{model}/{method}/seed{seed}.json.
-# (A rule made in a loop must bind the loop's evaluation through default arguments, not closures.)
+# A rule made in a loop must bind the loop's evaluation through params (values, or default arguments
+# of lambdas): snakemake evaluates a `shell:` expression again when the job runs, in this file's
+# namespace, where `ev` is by then the loop's last evaluation. So the shell string is one constant.
+REGISTRY_SHELL = ("afa {params.name} --run {params.run:q} --data {params.data:q} --out {output.result:q}"
+                  "{params.outputs}{params.settings} --meta {params.meta:q} --log {log:q}")
+
+
+def output_flags(output, files):
+    """` --<flag> <file>` for each of an evaluation's `outputs` (rule output keys: the flags' names)."""
+    return "".join(f" --{key.replace('_', '-')} {shlex.quote(getattr(output, key))}" for key in files)
+
+
 for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
     _files = {flag.lstrip("-").replace("-", "_"): end for (flag, _), end in zip(ev.outputs, ev.rule_outputs)}
     _stem = OUT + f"/eval/{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}"
@@ -33,10 +46,13 @@ for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
             result=_stem + ".json",
             **{key: _stem + end for key, end in _files.items()},
         params:
+            name=ev.name,
             data=OUT + "/data/{dataset}",
             run=RUN,
             meta=lambda wc: as_json(dict(wc.items())),
-            settings=lambda wc, name=ev.name: as_json(evaluation_settings(name, wc.dataset, wc.model)),
+            outputs=lambda wc, output, files=tuple(_files): output_flags(output, files),
+            settings=lambda wc, name=ev.name, takes=bool(ev.settings): (
+                " --settings " + shlex.quote(as_json(evaluation_settings(name, wc.dataset, wc.model))) if takes else ""),
         log:
             OUT + f"/logs/evaluate_{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}.log",
         benchmark:
@@ -44,10 +60,7 @@ for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
         conda:
             "../../env/train.yml"
         shell:
-            (f"afa {ev.name} --run {{params.run:q}} --data {{params.data:q}} --out {{output.result:q}}"
-             + "".join(f" --{key.replace('_', '-')} {{output.{key}:q}}" for key in _files)
-             + (" --settings {params.settings:q}" if ev.settings else "")
-             + " --meta {params.meta:q} --log {log:q}")
+            REGISTRY_SHELL
 
 
 rule evaluate_alignment:
