@@ -97,6 +97,12 @@ def test_every_evaluation_has_one_name_for_module_command_rule_and_settings(work
         assert bool(ev.settings) == (name in schema), f"config block {name!r} and --settings disagree"
 
 
+def claims_rows(path):
+    """claims.csv's rows by claim, setting and column; a control row by its metric as well."""
+    return {(r["claim"], r["setting"], r["column"]) + ((r["metric_kind"],) if r["column"] == "control" else ()): r
+            for r in csv.DictReader(open(path))}
+
+
 TOY_EVALUATION = '''"""A throwaway evaluation: what it was given (the registry test's)."""
 from afa.io import write_result
 
@@ -205,8 +211,7 @@ def test_sample_dag_end_to_end(workdir):
         assert (out / f"eval/{f}/scratch/baseline/seed3.json").exists()
     assert not (out / "models/sst2/scratch/afa/seed3").exists()
     assert not (out / "eval/probe/sst2/scratch/baseline/seed3.json").exists()
-    claims = {(r["claim"], r["setting"], r["column"]) + ((r["metric_kind"],) if r["column"] == "control" else ()): r
-              for r in csv.DictReader(open(out / "claims.csv"))}
+    claims = claims_rows(out / "claims.csv")
     live = claims[("1 accuracy", "sst2 dev / scratch", "live")]
     assert live["method"] == "afa" and live["seeds"] == "2" and live["verdict"] == "inconclusive (2 seeds < 5)"
     assert claims[("1 accuracy", "sst2 dev / scratch", "paper_literal")]["verdict"] == "not run (no afa_paper runs)"
@@ -239,7 +244,7 @@ def test_sample_dag_end_to_end(workdir):
     r = snakemake(workdir, over, "--profile", "profiles/report")
     assert r.returncode == 0, r.stderr[-3000:]
     assert all((out / f).stat().st_size > 0 for f in tables)
-    assert {(r["claim"], r["setting"], r["column"]): r["verdict"] for r in csv.DictReader(open(out / "claims.csv"))} == \
+    assert {k: r["verdict"] for k, r in claims_rows(out / "claims.csv").items()} == \
         {k: r["verdict"] for k, r in claims.items()}
     assert not list((out / "models").rglob("*.safetensors")) and not (out / "data").exists()
 
