@@ -73,7 +73,7 @@ def main(argv=None) -> None:
               f"({100 * t * jobs / total:.0f} % of the total)")
         for job, (direct, auto) in TOKENIZER_IMPORTS.items():  # interleaved: load drift hits both
             d, a = import_seconds(direct), import_seconds(auto)
-            print(f"imports of a {job} job: {d:.2f} s with the scratch tokenizer's own class, {a:.2f} s through "
+            print(f"imports of one {job} job: {d:.2f} s with the scratch tokenizer's own class, {a:.2f} s through "
                   f"AutoTokenizer ({a / d:.2f}x)")
 
 
