@@ -23,12 +23,12 @@ from pathlib import Path
 # scikit-learn for its metrics, transformers' tokenizer class. A MiniLM or LLM run loads through
 # AutoTokenizer, whose import adds transformers' model registry and generation utilities (and with
 # them torch._dynamo and scikit-learn); scratch runs did the same until models.load named the class.
-JOB_IMPORTS = "import afa.evaluation.accuracy; from transformers import PreTrainedTokenizerFast"
 # Per evaluation job, its imports as a scratch run has them now and through AutoTokenizer (as before).
 # A deletion job needs no scikit-learn of its own, so for it AutoTokenizer's share is the larger.
 TOKENIZER_IMPORTS = {job: (f"import afa.evaluation.{job}; from transformers import PreTrainedTokenizerFast",
                            f"import afa.evaluation.{job}; from transformers import AutoTokenizer")
                      for job in ("accuracy", "deletion")}
+JOB_IMPORTS = TOKENIZER_IMPORTS["accuracy"][0]
 
 
 def job_seconds(outdir: Path) -> dict[str, list[float]]:
@@ -68,11 +68,12 @@ def main(argv=None) -> None:
     for rule, s in sorted(per_rule.items(), key=lambda kv: -sum(kv[1])):
         print(f"| {rule} | {len(s)} | {sum(s):.1f} | {100 * sum(s) / total:.0f} % | {statistics.median(s):.1f} |")
     if args.imports:
-        t = import_seconds(JOB_IMPORTS)
+        # each pair interleaved, so load drift hits both
+        seconds = {job: (import_seconds(direct), import_seconds(auto)) for job, (direct, auto) in TOKENIZER_IMPORTS.items()}
+        t = seconds["accuracy"][0]
         print(f"imports of one job ({JOB_IMPORTS!r}): {t:.2f} s; x {jobs} jobs = {t * jobs:.0f} job-seconds "
               f"({100 * t * jobs / total:.0f} % of the total)")
-        for job, (direct, auto) in TOKENIZER_IMPORTS.items():  # interleaved: load drift hits both
-            d, a = import_seconds(direct), import_seconds(auto)
+        for job, (d, a) in seconds.items():
             print(f"imports of one {job} job: {d:.2f} s with the scratch tokenizer's own class, {a:.2f} s through "
                   f"AutoTokenizer ({a / d:.2f}x)")
 

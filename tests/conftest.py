@@ -1,3 +1,4 @@
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -5,6 +6,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def claims_rows(path) -> dict:
+    """claims.csv's rows by claim, setting and column; a control row by its metric as well."""
+    return {(r["claim"], r["setting"], r["column"]) + ((r["metric_kind"],) if r["column"] == "control" else ()): r
+            for r in csv.DictReader(open(path))}
 
 
 def write_gz(path: Path, records) -> Path:

@@ -1,7 +1,6 @@
 """The claims table: Holm by hand, the verdict rule, the provenance refusal, the effect on synthetic
 runs whose answer is known, and the notebook on a synthetic result tree."""
 
-import csv
 import gzip
 import json
 import math
@@ -10,7 +9,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, claims_rows
 
 from afa import claims, stats
 
@@ -266,12 +265,7 @@ def table(tmp_path_factory):
     r = render(tmp, synthetic_tree(tmp))
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp / "claims.html").stat().st_size > 0
-    return {key(row): row for row in csv.DictReader(open(tmp / "claims.csv"))}
-
-
-def key(row):
-    """A claim cell by claim, setting and column; a control row by its metric as well."""
-    return (row["claim"], row["setting"], row["column"]) + ((row["metric_kind"],) if row["column"] == "control" else ())
+    return claims_rows(tmp / "claims.csv")
 
 
 def test_notebook_verdicts_on_known_effects(table):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, claims_rows
 
 from afa.evaluation.attack_settings import SELECTION, check_settings
 
@@ -95,12 +95,6 @@ def test_every_evaluation_has_one_name_for_module_command_rule_and_settings(work
         assert f"evaluate_{name}" in jobs, f"the sample DAG runs no evaluate_{name}"
         assert re.search(rf"^Shell command: (\S+=\S+ )*afa {name} --run", r.stdout, re.M), f"no job calls `afa {name}`"
         assert bool(ev.settings) == (name in schema), f"config block {name!r} and --settings disagree"
-
-
-def claims_rows(path):
-    """claims.csv's rows by claim, setting and column; a control row by its metric as well."""
-    return {(r["claim"], r["setting"], r["column"]) + ((r["metric_kind"],) if r["column"] == "control" else ()): r
-            for r in csv.DictReader(open(path))}
 
 
 TOY_EVALUATION = '''"""A throwaway evaluation: what it was given (the registry test's)."""

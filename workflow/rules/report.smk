@@ -7,13 +7,19 @@ STATS = config.get("statistics", {})
 BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
 RENDER = ("afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
           " --parameters {params.parameters:q} --log {log:q}")
+# The per-run evaluation files the notebooks read (without their extension)
+ACCURACY = OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}"
+ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}"
+DELETION = OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}"
+ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
+PROBE_RUN = OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}"
 
 
 rule main_table:
     input:
         notebook="notebooks/main_table.py",
-        metrics=runs(OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.json"),
-        predictions=runs(OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}.predictions.csv"),
+        metrics=runs(ACCURACY + ".json"),
+        predictions=runs(ACCURACY + ".predictions.csv"),
     output:
         ipynb=OUT + "/main_table.ipynb",
         html=OUT + "/main_table.html",
@@ -33,7 +39,7 @@ rule main_table:
 rule deletion_curves:
     input:
         notebook="notebooks/deletion_curves.py",
-        results=runs(OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}.json"),
+        results=runs(DELETION + ".json"),
     output:
         ipynb=OUT + "/deletion_curves.ipynb",
         html=OUT + "/deletion_curves.html",
@@ -55,7 +61,7 @@ rule deletion_curves:
 rule rationale_table:
     input:
         notebook="notebooks/rationale_table.py",
-        results=alignment_runs(OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.json"),
+        results=alignment_runs(ALIGNMENT + ".json"),
     output:
         ipynb=OUT + "/rationale_table.ipynb",
         html=OUT + "/rationale_table.html",
@@ -75,7 +81,7 @@ rule rationale_table:
 rule attention_heatmaps:
     input:
         notebook="notebooks/attention_heatmaps.py",
-        examples=alignment_runs(OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz"),
+        examples=alignment_runs(ALIGNMENT + ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/attention_heatmaps.ipynb",
         html=OUT + "/attention_heatmaps.html",
@@ -118,7 +124,7 @@ rule signal_health:
 rule robustness_table:
     input:
         notebook="notebooks/robustness_table.py",
-        results=robustness_runs(OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}.json"),
+        results=robustness_runs(ROBUSTNESS_RUN + ".json"),
     output:
         ipynb=OUT + "/robustness_table.ipynb",
         html=OUT + "/robustness_table.html",
@@ -138,8 +144,8 @@ rule robustness_table:
 rule probe_table:
     input:
         notebook="notebooks/probe_table.py",
-        results=probe_runs(OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.json"),
-        examples=probe_runs(OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz"),
+        results=probe_runs(PROBE_RUN + ".json"),
+        examples=probe_runs(PROBE_RUN + ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/probe_table.ipynb",
         html=OUT + "/probe_table.html",
@@ -205,10 +211,6 @@ def check_claims():
 
 
 check_claims()
-ACCURACY = OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}"
-ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}"
-DELETION = OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}"
-ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
 
 
 def claims_only(files):
