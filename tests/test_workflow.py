@@ -58,6 +58,9 @@ def with_afa(**over):
     ({"robustness": {"recipes": ["textbugger"]}}, "'textbugger' is not one of ['deepwordbug', 'pwws', 'pruthi'"),
     ({"robustness": {"n": 0}}, "0 is less than the minimum of 1"),
     ({"probe": {"masking_for_baseline": "mask"}}, "'mask' is not one of ['replace', 'delete', 'unigram']"),
+    ({"method_overrides": {"imdb": {"afa_typo": {"K": 1}}}}, "method_overrides.imdb has an entry for 'afa_typo'"),
+    ({"method_overrides": {"imdb": {"afa": {"disc": {"attention": "flash"}}}}}, "'flash' is not one of ['eager', 'fused']"),
+    ({"method_overrides": {"imdb": {"afa": {"K": 0}}}}, "0 is less than the minimum of 1"),
     ({"claims": {"live": "afa_typo"}}, "claims.live is 'afa_typo', which method_settings does not define"),
     ({"claims": {"control_seeds": [2]}}, "claims.control_seeds [2] are also seeds of 'sst2'"),
     ({"claims": {"control_seeds": [-1]}}, "-1 is less than the minimum of 0"),
@@ -283,6 +286,26 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
         settings = json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1])
         assert not set(settings) & set(SELECTION), settings
         check_settings(settings)
+
+
+def test_method_overrides_patch_one_datasets_runs_key_by_key(workdir):
+    """method_overrides.imdb.afa: D's attention fused for the IMDB runs of afa alone; D's other settings
+    and every other run's settings stay as method_settings has them."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    over = {"datasets": ["sst2", "imdb"], "method_overrides": {"imdb": {"afa": {"disc": {"attention": "fused"}, "K": 5}}}}
+    r = snakemake(workdir, over, "-n", "-p", "--forceall")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    settings = {}
+    for s in r.stdout.splitlines():
+        if "afa train " in s:
+            words = shlex.split(s[s.index("afa train "):])
+            run = re.search(r"/(\w+)/\w+/(\w+)/seed\d+$", words[words.index("--out") + 1]).groups()
+            settings[run] = json.loads(words[words.index("--settings") + 1])["method"]
+    base = config["method_settings"]["afa"]
+    assert settings[("imdb", "afa")] == {**base, "K": 5, "disc": {**base["disc"], "attention": "fused"}}
+    assert settings[("sst2", "afa")] == base
+    assert {run: m for run, m in settings.items() if run != ("imdb", "afa")} == \
+        {(ds, meth): config["method_settings"][meth] for ds, meth in settings if (ds, meth) != ("imdb", "afa")}
 
 
 def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir):

@@ -40,6 +40,11 @@ def check_names():
                 if name not in config[table]:
                     raise ValueError(f"config: {where} lists {name!r}, which {table} does not define "
                                      f"(defined: {', '.join(config[table])})")
+    for ds, patches in (config.get("method_overrides") or {}).items():
+        for name in patches:
+            if name not in config["method_settings"]:
+                raise ValueError(f"config: method_overrides.{ds} has an entry for {name!r}, which method_settings "
+                                 f"does not define (defined: {', '.join(config['method_settings'])})")
     for name in (config.get("ablations") or {}).get("methods") or []:
         if name not in config["method_settings"]:
             raise ValueError(f"config: ablations.methods lists {name!r}, which method_settings does not define "
