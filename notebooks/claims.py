@@ -52,7 +52,9 @@ train_metric_files = []   # train_metrics.json of the runs: the provenance of th
 live = "afa"              # config claims.live
 paper_literal = "afa_paper"   # config claims.paper_literal
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
+same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
 method_settings = {}      # config method_settings (claim 4 looks for the columns' K variants)
+method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
 model_kinds = {}          # model name -> kind (config model_settings): kind llm is claim 5
 min_effect = {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}
 out_csv = "claims.csv"
@@ -67,14 +69,14 @@ from afa.data import get_spec
 
 COLUMNS = {"paper_literal": paper_literal, "live": live}
 BOOT = {"resamples": bootstrap_resamples, "seed": bootstrap_seed}
-acc, dele, align, rob = (claims.load(f, train_metric_files)
+acc, dele, align, rob = (claims.load(f, train_metric_files, same_objective)
                          for f in (accuracy_files, deletion_files, alignment_files, robustness_files))
 if acc.empty and dele.empty and align.empty and rob.empty:
     raise ValueError("no result files were given to this notebook (parameters accuracy_files, deletion_files, "
                      "alignment_files, robustness_files are empty)")
 for runs in (acc, dele, align, rob):
     if len(runs):
-        claims.check_settings(runs, method_settings)
+        claims.check_settings(runs, method_settings, method_overrides)
 LLM = {m for m, kind in model_kinds.items() if kind == "llm"}
 cells = []
 

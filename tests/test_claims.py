@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, claims_rows
 
-from afa import claims, stats
+from afa import claims, stats, tables
 
 PROV = {"afa_version": "0.1.0", "commit": "1111111aaaa", "dirty": False, "objective_sha": "sha-one"}
 
@@ -158,10 +158,39 @@ def test_runs_trained_under_other_settings_are_refused(tmp_path):
     train = tmp_path / "models/sst2/scratch/afa/seed1/train_metrics.json"
     train.parent.mkdir(parents=True)
     train.write_text(json.dumps({"method": {"objective": "afa", "masking": "replace", "K": 3, "extra": 1}}))
-    runs = pd.DataFrame([{"method": "afa", "seed": 1, "train_file": str(train)}])
+    runs = pd.DataFrame([{"dataset": "sst2", "method": "afa", "seed": 1, "train_file": str(train)}])
     claims.check_settings(runs, {"afa": {"objective": "afa", "masking": "replace", "K": 3}})  # extra keys: fine
     with pytest.raises(ValueError, match=r"seed1/train_metrics.json \(masking: 'replace' there, 'delete' now\)"):
         claims.check_settings(runs, {"afa": {"objective": "afa", "masking": "delete", "K": 3}})
+
+
+def test_a_datasets_method_overrides_are_the_settings_its_runs_are_checked_against(tmp_path):
+    """method_overrides.<dataset>.<method>: that dataset's runs trained with the patched settings pass,
+    the other datasets' runs are held to method_settings as they stand."""
+    disc = {"layers": 1, "d_model": 64}
+    settings = {"afa": {"objective": "afa", "K": 3, "disc": disc}}
+    overrides = {"imdb": {"afa": {"disc": {"attention": "fused"}}}}
+    rows = []
+    for dataset, trained_disc in (("imdb", {**disc, "attention": "fused"}), ("sst2", disc)):
+        train = tmp_path / f"models/{dataset}/scratch/afa/seed1/train_metrics.json"
+        train.parent.mkdir(parents=True)
+        train.write_text(json.dumps({"method": {"objective": "afa", "K": 3, "disc": trained_disc}}))
+        rows.append({"dataset": dataset, "method": "afa", "seed": 1, "train_file": str(train)})
+    runs = pd.DataFrame(rows)
+    claims.check_settings(runs, settings, overrides)
+    with pytest.raises(ValueError, match=r"imdb/scratch/afa/seed1/train_metrics.json \(disc: .*'fused'.* there"):
+        claims.check_settings(runs, settings)  # without the overrides the IMDB run's D differs
+    with pytest.raises(ValueError, match=r"sst2/scratch/afa/seed1/train_metrics.json"):
+        claims.check_settings(runs, settings, {"sst2": overrides["imdb"]})
+
+
+def test_patched_settings_change_one_nested_key_and_leave_the_inputs_alone():
+    base = {"K": 3, "disc": {"layers": 1, "dropout": 0.1}}
+    out = tables.patched(base, {"K": 5, "disc": {"attention": "fused"}})
+    assert out == {"K": 5, "disc": {"layers": 1, "dropout": 0.1, "attention": "fused"}}
+    assert base == {"K": 3, "disc": {"layers": 1, "dropout": 0.1}}
+    assert tables.run_method_settings({"afa": base}, None, "imdb", "afa") == base
+    assert tables.run_method_settings({"afa": base}, {"imdb": {"afa": {"K": 1}}}, "sst2", "afa") == base
 
 
 def test_k_claim_is_the_long_texts_gain_minus_the_short_ones():
@@ -250,10 +279,10 @@ def synthetic_tree(root, bad_sha=False):
     return files
 
 
-def render(tmp_path, files):
+def render(tmp_path, files, **extra):
     params = {**files, "live": "afa", "paper_literal": "afa_paper", "control_seeds": [6, 7, 8, 9, 10],
               "method_settings": METHOD_SETTINGS, "model_kinds": {"scratch": "scratch", "smollm2": "llm"},
-              "out_csv": str(tmp_path / "claims.csv"), "bootstrap_resamples": 2000}
+              "out_csv": str(tmp_path / "claims.csv"), "bootstrap_resamples": 2000, **extra}
     return subprocess.run(["afa", "render", "--notebook", str(REPO / "notebooks" / "claims.py"),
                            "--out", str(tmp_path / "claims.ipynb"), "--html", str(tmp_path / "claims.html"),
                            "--parameters", json.dumps(params)], capture_output=True, text=True, cwd=tmp_path)
@@ -319,3 +348,22 @@ def test_notebook_refuses_a_row_mixing_objective_code(tmp_path):
     assert "claims row '1 accuracy sst2 dev / scratch'" in err and "objective_sha sha-two in" in err
     assert "accuracy/sst2/scratch/afa/seed3.json" in err
     assert not (tmp_path / "claims.csv").exists()
+
+
+def test_objective_code_shown_identical_shares_a_row_under_one_label(tmp_path):
+    """claims.same_objective: the two shas of the mixed tree, declared one group, render; the row
+    names both; a group that holds only one of them leaves the refusal in place."""
+    r = render(tmp_path, synthetic_tree(tmp_path, bad_sha=True), same_objective=[["sha-one", "sha-two"]])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    rows = pd.read_csv(tmp_path / "claims.csv")
+    assert set(rows[rows.objective_sha.astype(str).str.contains("sha")].objective_sha) == {"sha-one=sha-two"}
+    (tmp_path / "claims.csv").unlink()
+    r = render(tmp_path, synthetic_tree(tmp_path, bad_sha=True), same_objective=[["sha-two", "sha-three"]])
+    assert r.returncode != 0 and "objective_sha sha-two=sha-three in" in r.stdout + r.stderr
+
+
+def test_same_objective_relabels_only_the_shas_of_a_group():
+    groups = [["aaaa", "bbbb"]]
+    assert claims.same_objective({"objective_sha": "bbbb", "commit": "c"}, groups) == {"objective_sha": "aaaa=bbbb", "commit": "c"}
+    assert claims.same_objective({"objective_sha": "cccc"}, groups) == {"objective_sha": "cccc"}
+    assert claims.same_objective(None, groups) is None

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from afa import stats
-from afa.tables import load_runs, sweep_variants
+from afa.tables import load_runs, run_method_settings, sweep_variants
 
 ALPHA = 0.05
 MIN_SEEDS = 5
@@ -39,7 +39,7 @@ ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 LONG, SHORT = "imdb", "sst2"
 # config `claims` (config/schema.yaml documents each key)
 DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
-            "control_models": None,
+            "control_models": None, "same_objective": [],
             "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}}
 UNKNOWN = "unknown"  # a result file written before results carried provenance
 
@@ -48,11 +48,22 @@ class ProvenanceError(ValueError):
     pass
 
 
-def load(files: list[str], train_files=()) -> pd.DataFrame:
+def same_objective(provenance: dict | None, groups) -> dict | None:
+    """`provenance` with its objective_sha replaced by its group's label ("sha1=sha2") when `groups`
+    (config claims.same_objective: objective code shown to train identical runs) holds it."""
+    sha = (provenance or {}).get("objective_sha")
+    for group in groups:
+        if sha in group:
+            return {**provenance, "objective_sha": "=".join(group)}
+    return provenance
+
+
+def load(files: list[str], train_files=(), same=()) -> pd.DataFrame:
     """One row per result JSON (its fields, `file`, an integer `seed`, `provenance`, None when it
     has none), with the train_metrics.json of its run among `train_files` (`train_file`,
     `train_provenance`; '' and None when not given). Runs are matched by their folder,
-    models/<dataset>/<model>/<method>/seed<seed>/, as the workflow lays them out."""
+    models/<dataset>/<model>/<method>/seed<seed>/, as the workflow lays them out. Objective code of
+    one group of `same` (see `same_objective`) reads as one."""
     cols = ["dataset", "model", "method", "seed", "file", "provenance", "train_file", "train_provenance"]
     if not files:
         return pd.DataFrame(columns=cols)
@@ -63,19 +74,23 @@ def load(files: list[str], train_files=()) -> pd.DataFrame:
     runs = load_runs(files)
     if "provenance" not in runs:
         runs["provenance"] = None
-    runs["provenance"] = runs.provenance.where(runs.provenance.notna(), None)
+    runs["provenance"] = [same_objective(p, same) for p in runs.provenance.where(runs.provenance.notna(), None)]
     runs["train_file"] = [train.get(k, "") for k in zip(runs.dataset, runs.model, runs.method, runs.seed)]
-    runs["train_provenance"] = [json.load(open(tf)).get("provenance") if tf else None for tf in runs.train_file]
+    runs["train_provenance"] = [same_objective(json.load(open(tf)).get("provenance"), same) if tf else None
+                                for tf in runs.train_file]
     return runs
 
 
-def check_settings(runs: pd.DataFrame, method_settings: dict) -> None:
+def check_settings(runs: pd.DataFrame, method_settings: dict, method_overrides: dict | None = None) -> None:
     """Refuse runs trained under other settings than the config's for their method's name: a name
     (`afa`) can be redefined, and its old runs must not stand in a column of the new definition.
-    Only the keys the config sets are compared (a run may record more, e.g. a default spelled out)."""
+    The config's settings are the run's dataset's (`method_overrides` patched in). Only the keys the
+    config sets are compared (a run may record more, e.g. a default spelled out)."""
     bad = []
     for r in runs[runs.train_file.astype(bool)].itertuples():
-        trained, now = json.load(open(r.train_file)).get("method"), method_settings.get(r.method)
+        now = (run_method_settings(method_settings, method_overrides, r.dataset, r.method)
+               if r.method in method_settings else None)
+        trained = json.load(open(r.train_file)).get("method")
         keys = sorted(k for k in (now or {}) if trained is not None and trained.get(k) != now[k])
         if keys:
             bad.append(f"{r.train_file} ({', '.join(f'{k}: {trained.get(k)!r} there, {now.get(k)!r} now' for k in keys)})")

@@ -75,6 +75,21 @@ def _flat(settings: dict, prefix: str = "") -> dict:
     return out
 
 
+def patched(settings: dict, patch: dict) -> dict:
+    """`settings` with `patch` applied key by key, nested blocks too ({"disc": {"attention": "fused"}}
+    changes that key of `disc` and keeps the others); neither argument is changed."""
+    out = dict(settings)
+    for k, v in patch.items():
+        out[k] = patched(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+def run_method_settings(method_settings: dict, method_overrides: dict | None, dataset: str, method: str) -> dict:
+    """The settings a method trains with on a dataset: config `method_settings.<method>`, patched by
+    `method_overrides.<dataset>.<method>` (the workflow's train rule and the claims table's check)."""
+    return patched(method_settings[method], ((method_overrides or {}).get(dataset) or {}).get(method) or {})
+
+
 def sweep_variants(method_settings: dict, base: str, key: str) -> dict:
     """method -> its value of `key` (dotted for a nested block: "disc.layers"), for `base` and every
     method whose settings equal base's in everything but that key: one swept hyper-parameter."""

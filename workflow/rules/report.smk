@@ -241,6 +241,7 @@ rule claims:
             "alignment_files": list(input.alignment), "robustness_files": list(input.robustness),
             "train_metric_files": list(input.train), "live": CLAIMS["live"], "paper_literal": CLAIMS["paper_literal"],
             "control_seeds": CLAIMS["control_seeds"], "method_settings": config["method_settings"],
+            "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
             "min_effect": CLAIMS["min_effect"], "out_csv": output.csv, **BOOT}),
     log:

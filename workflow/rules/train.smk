@@ -1,8 +1,6 @@
 # Training: one model per (dataset, model, method, seed); a GPU when the scheduler gives one.
 
-import copy
-
-from snakemake.utils import update_config
+from afa import tables as afa_tables  # a run's method settings (method_overrides patched in)
 
 
 LLM_WEIGHTS = OUT + "/resources/llm"
@@ -20,14 +18,6 @@ def llm_weights_input(wc):
     return {"llm_weights": LLM_WEIGHTS + "/weights.json"} if model_settings(wc.model).get("name_or_path") == LLM_WEIGHTS else {}
 
 
-def method_settings(dataset, method):
-    """A method's settings for one dataset's runs: method_overrides.<dataset>.<method> patched in key by
-    key (nested ones too: a patch {disc: {attention: fused}} keeps D's other settings)."""
-    settings = copy.deepcopy(config["method_settings"][method])
-    update_config(settings, config.get("method_overrides", {}).get(dataset, {}).get(method, {}))
-    return settings
-
-
 def train_settings(wc):
     # a dataset's overrides change only its own runs' settings (and so only they rerun)
     override = config.get("train_overrides", {}).get(wc.dataset, {})
@@ -35,7 +25,9 @@ def train_settings(wc):
     if override and "train" in model:  # the dataset's overrides beat the model's own train settings
         model = {**model, "train": {**model["train"], **override}}
     return as_json({"model": model, "train": {**config["train"], **override},
-                    "method": method_settings(wc.dataset, wc.method)})
+                    # method_overrides.<dataset>.<method> patched in key by key
+                    "method": afa_tables.run_method_settings(config["method_settings"], config.get("method_overrides"),
+                                                             wc.dataset, wc.method)})
 
 
 rule train:
