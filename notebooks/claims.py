@@ -35,7 +35,8 @@
 # interval lies below the minimal effect (too small to be the claimed effect, significant or not);
 # *inconclusive* otherwise. Fewer than 5 seeds: at most *inconclusive*, with what the rule alone
 # would say beside it. *not run*: the runs are not among the inputs (why is given);
-# *not testable here*: no evaluation measures it.
+# *not testable here*: the data or an evaluation it needs is missing where this ran (config
+# `claims.not_testable` gives a dataset's reason). Every dataset a claim names gets its row.
 #
 # **Columns**: the paper-literal reading (`[MASK]` replacement, `detect` reward) and the live default
 # (README: the live-signal study), named by config `claims`. **A/A control**: the baseline's control
@@ -53,6 +54,7 @@ live = "afa"              # config claims.live
 paper_literal = "afa_paper"   # config claims.paper_literal
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
 same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
+not_testable = {}         # config claims.not_testable: dataset -> why its rows cannot be run here
 method_settings = {}      # config method_settings (claim 4 looks for the columns' K variants)
 method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
 model_kinds = {}          # model name -> kind (config model_settings): kind llm is claim 5
@@ -85,6 +87,14 @@ def report_split(dataset):
     return f"{dataset} {get_spec(dataset).mirror_splits['test']}"
 
 
+def missing(head, dataset, setting, what):
+    """The row of a dataset the claim names but no input covers: not testable here (config
+    claims.not_testable's reason) or not run."""
+    why = (f"not testable here ({not_testable[dataset]})" if dataset in not_testable
+           else f"not run (no {what} on {dataset} among the inputs)")
+    return claims.absent({**head, "setting": setting}, COLUMNS, why)
+
+
 def inventory(kind, runs, keys):
     return [{"evaluation": kind, **dict(zip(keys, k)), "seeds": " ".join(map(str, sorted(g.seed)))}
             for k, g in runs.groupby(keys)] if len(runs) else []
@@ -109,9 +119,9 @@ mine = acc[acc.dataset.isin(claims.ACCURACY_DATASETS) & ~acc.model.isin(LLM)] if
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
     cells += claims.compare({**HEAD1, "setting": f"{report_split(dataset)} / {model}"}, runs, COLUMNS, correct,
                             control_seeds=control_seeds, **BOOT)
-if mine.empty:
-    cells += claims.absent({**HEAD1, "setting": "SST-2, IMDB, AG News"}, COLUMNS,
-                           "not run (no accuracy results on sst2, imdb or agnews among the inputs)")
+for dataset in claims.ACCURACY_DATASETS:
+    if not (mine.dataset == dataset).any():
+        cells += missing(HEAD1, dataset, report_split(dataset), "accuracy results")
 
 # %% [markdown]
 # ## 2. Rationale alignment
@@ -130,9 +140,9 @@ for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset
     cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}"},
                             runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"),
                             control_seeds=control_seeds, **BOOT)
-if align.empty:
-    cells += claims.absent({**HEAD2, "setting": "ERASER movies, SST (proxy)"}, COLUMNS,
-                           "not run (no alignment results among the inputs)")
+for rationales in KIND:
+    if align.empty or not (align.rationales == rationales).any():
+        cells += missing(HEAD2, rationales, KIND[rationales], "alignment results")
 UNSEEN = {**HEAD2, "metric": "AUPRC over the words never a labelled one-word train phrase"}
 sst = align[align.rationales == "sst_phrases"] if len(align) else align
 for (dataset, model), runs in (sst.groupby(["dataset", "model"]) if len(sst) else []):
@@ -169,9 +179,10 @@ for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) e
     metric, values = comprehensiveness(runs)
     cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric},
                             runs, COLUMNS, values, control_seeds=control_seeds, **BOOT)
-if dele.empty:
-    cells += claims.absent({**HEAD3, "setting": "report splits", "metric": "comprehensiveness"}, COLUMNS,
-                           "not run (no deletion results among the inputs)")
+# the paper's faithfulness claim is ERASER's comprehensiveness on ERASER's movie reviews
+if dele.empty or not (dele.dataset == "eraser_movies").any():
+    cells += missing({**HEAD3, "metric": "comprehensiveness"}, "eraser_movies", report_split("eraser_movies"),
+                     "deletion results")
 
 # %% [markdown]
 # ## 4. Larger K on long vs short texts

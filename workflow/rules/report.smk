@@ -242,6 +242,7 @@ rule claims:
             "train_metric_files": list(input.train), "live": CLAIMS["live"], "paper_literal": CLAIMS["paper_literal"],
             "control_seeds": CLAIMS["control_seeds"], "method_settings": config["method_settings"],
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
+            "not_testable": CLAIMS["not_testable"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
             "min_effect": CLAIMS["min_effect"], "out_csv": output.csv, **BOOT}),
     log:
