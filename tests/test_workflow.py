@@ -350,3 +350,20 @@ def test_ablation_only_methods_train_and_score_accuracy_alone(workdir):
         assert len(ablation_files) == expect, (name, ablation_files)
     bad = snakemake(workdir, {**over, "ablations": {"methods": ["afa_nope"]}}, "-n")
     assert bad.returncode != 0 and "ablations.methods lists 'afa_nope', which method_settings does not define" in bad.stdout + bad.stderr
+
+
+def test_a_dataset_can_sweep_its_own_ablation_methods(workdir):
+    """ablations.per_dataset: IMDB's costlier runs sweep K alone while SST-2 sweeps every parameter."""
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]["afa"]
+    over = {"datasets": ["sst2", "imdb"], "per_dataset": {"sst2": {"methods": None}},
+            "method_settings": {"afa_k1": {**base, "K": 1}, "afa_eps0": {**base, "eps": 0.0}},
+            "ablations": {"methods": ["afa_k1", "afa_eps0"], "per_dataset": {"imdb": ["afa_k1"]}},
+            "per_method": {"afa_k1": {"seeds": [2]}, "afa_eps0": {"seeds": [2]}}}
+    r = snakemake(workdir, over, "-n", "-p")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    trained = {re.search(r"--out \S+/(\w+)/scratch/(\w+/seed\d+)", s).groups() for s in r.stdout.splitlines()
+               if "afa train " in s and re.search(r"/(afa_k1|afa_eps0)/", s)}
+    assert trained == {("sst2", "afa_k1/seed2"), ("sst2", "afa_eps0/seed2"), ("imdb", "afa_k1/seed2")}
+    bad = snakemake(workdir, {**over, "ablations": {"methods": ["afa_k1"], "per_dataset": {"imdb": ["afa_nope"]}}}, "-n")
+    assert bad.returncode != 0 and ("ablations.per_dataset.imdb lists 'afa_nope', which method_settings does not define"
+                                    in bad.stdout + bad.stderr)

@@ -45,10 +45,14 @@ def check_names():
             if name not in config["method_settings"]:
                 raise ValueError(f"config: method_overrides.{ds} has an entry for {name!r}, which method_settings "
                                  f"does not define (defined: {', '.join(config['method_settings'])})")
-    for name in (config.get("ablations") or {}).get("methods") or []:
-        if name not in config["method_settings"]:
-            raise ValueError(f"config: ablations.methods lists {name!r}, which method_settings does not define "
-                             f"(defined: {', '.join(config['method_settings'])})")
+    a = config.get("ablations") or {}
+    lists = [("ablations.methods", a.get("methods") or [])]
+    lists += [(f"ablations.per_dataset.{ds}", names) for ds, names in (a.get("per_dataset") or {}).items()]
+    for where, names in lists:
+        for name in names:
+            if name not in config["method_settings"]:
+                raise ValueError(f"config: {where} lists {name!r}, which method_settings does not define "
+                                 f"(defined: {', '.join(config['method_settings'])})")
     for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
@@ -76,18 +80,20 @@ def combos(dataset):
 
 
 def ablation_combos(dataset):
-    """(model, method, seed) runs of `ablations.methods` on a dataset (of ablations.datasets and
-    ablations.models; null: all): runs that only the ablations notebook and the claims table's
-    K rows read, so no other evaluation or table is asked for them."""
+    """(model, method, seed) runs of `ablations.methods` (or the dataset's own ablations.per_dataset
+    list) on a dataset (of ablations.datasets and ablations.models; null: all): runs that only the
+    ablations notebook and the claims table's K rows read, so no other evaluation or table is asked
+    for them."""
     a = config.get("ablations") or {}
-    if not a.get("methods") or (a.get("datasets") is not None and dataset not in a["datasets"]):
+    methods = (a.get("per_dataset") or {}).get(dataset) or a.get("methods")
+    if not methods or (a.get("datasets") is not None and dataset not in a["datasets"]):
         return []
     narrow = config.get("per_dataset", {}).get(dataset, {})
     by_method = config.get("per_method") or {}
     seeds = narrow.get("seeds") or config["seeds"]
     return [(m, meth, s) for m in narrow.get("models") or config["models"]
             if a.get("models") is None or m in a["models"]
-            for meth in a["methods"] for s in (by_method.get(meth) or {}).get("seeds") or seeds]
+            for meth in methods for s in (by_method.get(meth) or {}).get("seeds") or seeds]
 
 
 def max_length(dataset, model):
