@@ -255,6 +255,22 @@ def test_which_source_is_not_a_prepare_setting(workdir):
     assert prepare and all("sources" not in line for line in prepare)
 
 
+def test_a_dataset_can_have_its_own_split_settings(workdir):
+    """data.overrides: one dataset's validation share differs, the others keep `data`'s; a key
+    prepare does not know is refused by the schema, naming it."""
+    over = {"datasets": ["sst2", "imdb"], "data": {"overrides": {"imdb": {"validation_fraction": 0.25}}}}
+    r = snakemake(workdir, over, "-n", "-p", "results/sample/data/sst2/train.jsonl.gz",
+                  "results/sample/data/imdb/train.jsonl.gz")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+    settings = {re.search(r"--dataset (\w+)", s).group(1): json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1])
+                for s in (r.stdout + r.stderr).splitlines() if "afa prepare --dataset" in s}
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["data"].get("validation_fraction", 0.1)
+    assert settings["imdb"]["validation_fraction"] == 0.25 and settings["sst2"].get("validation_fraction", 0.1) == default
+    assert all("overrides" not in s for s in settings.values())
+    bad = snakemake(workdir, {"data": {"overrides": {"imdb": {"validation_fractoin": 0.2}}}}, "-n")
+    assert bad.returncode != 0 and "validation_fractoin" in bad.stdout + bad.stderr
+
+
 def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(workdir):
     """An overlay of small models and a costly one: per_model narrows the costly model's methods and
     seeds and sets its train threads and max_length; deletion.model_overrides, robustness.models and
