@@ -27,6 +27,7 @@ def check_sources():
 def check_names():
     """Every name a list selects must be defined; fail before any job runs."""
     narrowed = config.get("per_dataset", {})
+    ablations = config.get("ablations") or {}
     for key, table in (("per_model", "model_settings"), ("per_method", "method_settings")):
         for name in config.get(key) or {}:
             if name not in config[table]:
@@ -35,6 +36,9 @@ def check_names():
     for key, table in (("models", "model_settings"), ("methods", "method_settings")):
         lists = [(key, config[key])] + [(f"per_dataset.{ds}.{key}", n[key]) for ds, n in narrowed.items() if n.get(key)]
         lists += [(f"per_model.{m}.{key}", per_model(m)[key]) for m in config.get("per_model", {}) if per_model(m).get(key)]
+        if key == "methods":  # the ablation-only methods, global and per dataset
+            lists += [("ablations.methods", ablations.get("methods") or [])]
+            lists += [(f"ablations.per_dataset.{ds}", names) for ds, names in (ablations.get("per_dataset") or {}).items()]
         for where, names in lists:
             for name in names:
                 if name not in config[table]:
@@ -45,14 +49,6 @@ def check_names():
             if name not in config["method_settings"]:
                 raise ValueError(f"config: method_overrides.{ds} has an entry for {name!r}, which method_settings "
                                  f"does not define (defined: {', '.join(config['method_settings'])})")
-    a = config.get("ablations") or {}
-    lists = [("ablations.methods", a.get("methods") or [])]
-    lists += [(f"ablations.per_dataset.{ds}", names) for ds, names in (a.get("per_dataset") or {}).items()]
-    for where, names in lists:
-        for name in names:
-            if name not in config["method_settings"]:
-                raise ValueError(f"config: {where} lists {name!r}, which method_settings does not define "
-                                 f"(defined: {', '.join(config['method_settings'])})")
     for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
