@@ -213,6 +213,7 @@ def test_a_baseline_run_has_only_confidence_drop_and_an_afa_run_all_three(traine
     for result, out in ((base, "out_b"), (afa, "out_a")):
         saved = json.loads((trained / out / "p.json").read_text())
         assert saved["dataset"] == "sst2" and saved["split"] == "validation" and saved["settings"]["K"] == [1, 2]
+        assert saved["provenance"]["commit"]  # like every result file, it names the code that made it
         with gzip.open(trained / out / "p.examples.jsonl.gz", "rt") as f:
             examples = [json.loads(line) for line in f]
         for entry in saved["per_K"]:

@@ -63,7 +63,7 @@ from afa import models
 from afa import objective as obj
 from afa.data import DataError
 from afa.inference import autocast
-from afa.io import read_json, write_json, write_jsonl_gz
+from afa.io import read_json, write_jsonl_gz, write_result
 
 log = logging.getLogger(__name__)
 
@@ -385,5 +385,5 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
                               s, device)
     result = {**(meta or {}), "run_kind": kind, "split": "validation", **summary, "settings": s}
     write_jsonl_gz(out_examples, examples)
-    write_json(out_json, result)
+    write_result(out_json, result)
     return result
