@@ -214,6 +214,31 @@ def test_k_claim_is_the_long_texts_gain_minus_the_short_ones():
     assert cell["verdict"].startswith("not run (needs afa at two K or more") and "afa_k1 (K 1)" in cell["verdict"]
 
 
+def test_k_claim_compares_k_only_on_one_train_size(tmp_path):
+    """A K variant may train on a seeded subset of the long texts (per_method.train_overrides); the
+    note names the train rows, and two K trained on different sizes are not compared."""
+    settings = {"afa": {"objective": "afa", "K": 3}, "afa_k1": {"objective": "afa", "K": 1}}
+    ids = [str(i) for i in range(20)]
+
+    def rows(imdb_sizes):
+        out = []
+        for dataset in ("imdb", "sst2"):
+            for method in ("afa_k1", "afa"):
+                n = imdb_sizes[method] if dataset == "imdb" else 60000
+                f = tmp_path / f"{dataset}_{method}_{n}.json"
+                f.write_text(json.dumps({"n_train": n}))
+                out += [{"dataset": dataset, "model": "scratch", "method": method, "seed": s, "file": f"{dataset}/{method}/{s}",
+                         "provenance": PROV, "train_file": str(f), "train_provenance": None,
+                         "values": pd.Series(0.5 + (0.1 if method == "afa" else 0), index=ids)} for s in range(1, 6)]
+        return pd.DataFrame(out)
+
+    head = {**HEAD, "claim": "4", "setting": "imdb minus sst2"}
+    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 5000}), {"live": "afa"}, settings, lambda r: r.values, 200)
+    assert cell["note"] == "imdb: K 1 -> 3 +0.1000 (5,000 train rows); sst2: K 1 -> 3 +0.1000 (60,000 train rows)"
+    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 20000}), {"live": "afa"}, settings, lambda r: r.values, 200)
+    assert cell["verdict"] == "not run (imdb: K 1 and K 3 trained on different train sizes (5000, 20000))"
+
+
 # --- the notebook on a synthetic result tree ----------------------------------------------------------
 
 AFA = {"objective": "afa", "K": 3, "masking": "delete", "reward": "detect", "entropy_weight": 0.3}

@@ -383,3 +383,28 @@ def test_a_dataset_can_sweep_its_own_ablation_methods(workdir):
     bad = snakemake(workdir, {**over, "ablations": {"methods": ["afa_k1"], "per_dataset": {"imdb": ["afa_nope"]}}}, "-n")
     assert bad.returncode != 0 and ("ablations.per_dataset.imdb lists 'afa_nope', which method_settings does not define"
                                     in bad.stdout + bad.stderr)
+
+
+def test_a_method_can_train_on_a_subset_of_one_dataset(workdir):
+    """per_method.<m>.train_overrides.<dataset>: IMDB's K ablation on a seeded subset (max_train) above
+    the dataset's own train_overrides; the method's SST-2 runs and every other run keep theirs, and a
+    bad value is refused by the schema, naming it."""
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]["afa"]
+    over = {"datasets": ["sst2", "imdb"], "per_dataset": {"sst2": {"methods": None}},
+            "method_settings": {"afa_k1": {**base, "K": 1}}, "ablations": {"methods": ["afa_k1"]},
+            "train_overrides": {"imdb": {"epochs": 2, "lr": 0.002}},
+            "per_method": {"afa_k1": {"seeds": [2], "train_overrides": {"imdb": {"max_train": 40, "lr": 0.003}}}}}
+    r = snakemake(workdir, over, "-n", "-p")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    train = {}
+    for s in r.stdout.splitlines():
+        if "afa train " in s:
+            words = shlex.split(s[s.index("afa train "):])
+            run = re.search(r"/(\w+)/\w+/(\w+)/seed\d+$", words[words.index("--out") + 1]).groups()
+            train[run] = json.loads(words[words.index("--settings") + 1])["train"]
+    assert train[("imdb", "afa_k1")]["max_train"] == 40 and train[("imdb", "afa_k1")]["lr"] == 0.003
+    assert train[("imdb", "afa_k1")]["epochs"] == 2  # the dataset's override beneath the method's
+    assert train[("imdb", "afa")]["lr"] == 0.002 and "max_train" not in train[("imdb", "afa")]
+    assert train[("sst2", "afa_k1")].get("max_train") is None and train[("sst2", "afa_k1")]["lr"] != 0.003
+    bad = snakemake(workdir, {**over, "per_method": {"afa_k1": {"train_overrides": {"imdb": {"max_train": "5k"}}}}}, "-n")
+    assert bad.returncode != 0 and "max_train" in bad.stdout + bad.stderr

@@ -303,18 +303,25 @@ def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_sett
                 f"{grid}; the K ablation grid is not built)")))
             continue
         for model, ks in found.items():
-            effects = {}
+            effects, rows = {}, {}
             for ds in (LONG, SHORT):
                 lo, hi = ks[ds][min(ks[ds])], ks[ds][max(ks[ds])]
                 sub = mine[(mine.model == model) & (mine.dataset == ds)]
                 (c,) = compare(head, sub, {column: hi}, values, resamples, seed, baseline=lo)
                 effects[ds] = c
+                # a method may train on a seeded subset of one dataset (per_method.train_overrides):
+                # the two K compared must then share it, or the gain is partly the data's
+                rows[ds] = {json.load(open(f)).get("n_train") for f in sub[sub.method.isin([lo, hi])].train_file if f} - {None}
+                if len(rows[ds]) > 1:
+                    c["verdict"] = (f"K {min(ks[ds])} and K {max(ks[ds])} trained on different train sizes "
+                                    f"({', '.join(str(n) for n in sorted(rows[ds]))})")
             if any(c["verdict"] for c in effects.values()):
                 why = "; ".join(f"{ds}: {c['verdict']}" for ds, c in effects.items() if c["verdict"])
                 cells.append(cell(**head, column=column, method=method, verdict=f"not run ({why})"))
                 continue
             both = interaction(effects[LONG], effects[SHORT])
-            note = "; ".join(f"{ds}: K {min(ks[ds])} -> {max(ks[ds])} {effects[ds]['effect']:+.4f}" for ds in (LONG, SHORT))
+            note = "; ".join(f"{ds}: K {min(ks[ds])} -> {max(ks[ds])} {effects[ds]['effect']:+.4f}"
+                             + (f" ({rows[ds].pop():,} train rows)" if rows[ds] else "") for ds in (LONG, SHORT))
             used = mine[(mine.model == model) & mine.method.isin(
                 [ks[ds][f(ks[ds])] for ds in (LONG, SHORT) for f in (min, max)])]
             prov = row_provenance(f"{head['claim']} {model}", used)  # one row: both datasets' runs

@@ -59,19 +59,23 @@ def per_model(model):
     return config.get("per_model", {}).get(model) or {}
 
 
+def per_method_entry(method):
+    """A method's own entry of `per_method` (its seeds, its train_overrides per dataset), or {}."""
+    return (config.get("per_method") or {}).get(method) or {}
+
+
 def combos(dataset):
     """(model, method, seed) runs of a dataset: the global lists, narrowed by per_dataset, then by
     the model's own per_model lists (an LLM in an overlay of small models runs fewer of them), and a
     method's seeds by per_method (an ablation's 3 seeds beside the claims' 5)."""
     narrow = config.get("per_dataset", {}).get(dataset, {})
-    by_method = config.get("per_method") or {}
     out = []
     for model in narrow.get("models") or config["models"]:
         # the narrowest list that is set wins; a null list (an overlay resetting config.yaml's
         # narrowing) is the next wider one
         methods = per_model(model).get("methods") or narrow.get("methods") or config["methods"]
         seeds = per_model(model).get("seeds") or narrow.get("seeds") or config["seeds"]
-        out += [(model, meth, s) for meth in methods for s in (by_method.get(meth) or {}).get("seeds") or seeds]
+        out += [(model, meth, s) for meth in methods for s in per_method_entry(meth).get("seeds") or seeds]
     return out
 
 
@@ -85,11 +89,10 @@ def ablation_combos(dataset):
     if not methods or (a.get("datasets") is not None and dataset not in a["datasets"]):
         return []
     narrow = config.get("per_dataset", {}).get(dataset, {})
-    by_method = config.get("per_method") or {}
     seeds = narrow.get("seeds") or config["seeds"]
     return [(m, meth, s) for m in narrow.get("models") or config["models"]
             if a.get("models") is None or m in a["models"]
-            for meth in methods for s in (by_method.get(meth) or {}).get("seeds") or seeds]
+            for meth in methods for s in per_method_entry(meth).get("seeds") or seeds]
 
 
 def max_length(dataset, model):

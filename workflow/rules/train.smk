@@ -19,8 +19,10 @@ def llm_weights_input(wc):
 
 
 def train_settings(wc):
-    # a dataset's overrides change only its own runs' settings (and so only they rerun)
-    override = config.get("train_overrides", {}).get(wc.dataset, {})
+    # a dataset's overrides change only its own runs' settings (and so only they rerun); a method's
+    # own (per_method.<method>.train_overrides.<dataset>: a costly ablation on a seeded subset) beat them
+    override = {**config.get("train_overrides", {}).get(wc.dataset, {}),
+                **(per_method_entry(wc.method).get("train_overrides") or {}).get(wc.dataset, {})}
     model = model_settings(wc.model)
     if override and "train" in model:  # the dataset's overrides beat the model's own train settings
         model = {**model, "train": {**model["train"], **override}}
