@@ -304,6 +304,17 @@ def test_per_model_gives_one_model_its_own_runs_threads_length_and_evaluations(w
         check_settings(settings)
 
 
+def train_settings(stdout):
+    """The --settings of each `afa train` a dry run prints, by (dataset, method)."""
+    out = {}
+    for s in stdout.splitlines():
+        if "afa train " in s:
+            words = shlex.split(s[s.index("afa train "):])
+            run = re.search(r"/(\w+)/\w+/(\w+)/seed\d+$", words[words.index("--out") + 1]).groups()
+            out[run] = json.loads(words[words.index("--settings") + 1])
+    return out
+
+
 def test_method_overrides_patch_one_datasets_runs_key_by_key(workdir):
     """method_overrides.imdb.afa: D's attention fused for the IMDB runs of afa alone; D's other settings
     and every other run's settings stay as method_settings has them."""
@@ -311,12 +322,7 @@ def test_method_overrides_patch_one_datasets_runs_key_by_key(workdir):
     over = {"datasets": ["sst2", "imdb"], "method_overrides": {"imdb": {"afa": {"disc": {"attention": "fused"}, "K": 5}}}}
     r = snakemake(workdir, over, "-n", "-p", "--forceall")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    settings = {}
-    for s in r.stdout.splitlines():
-        if "afa train " in s:
-            words = shlex.split(s[s.index("afa train "):])
-            run = re.search(r"/(\w+)/\w+/(\w+)/seed\d+$", words[words.index("--out") + 1]).groups()
-            settings[run] = json.loads(words[words.index("--settings") + 1])["method"]
+    settings = {run: both["method"] for run, both in train_settings(r.stdout).items()}
     base = config["method_settings"]["afa"]
     assert settings[("imdb", "afa")] == {**base, "K": 5, "disc": {**base["disc"], "attention": "fused"}}
     assert settings[("sst2", "afa")] == base
@@ -396,12 +402,7 @@ def test_a_method_can_train_on_a_subset_of_one_dataset(workdir):
             "per_method": {"afa_k1": {"seeds": [2], "train_overrides": {"imdb": {"max_train": 40, "lr": 0.003}}}}}
     r = snakemake(workdir, over, "-n", "-p")
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    train = {}
-    for s in r.stdout.splitlines():
-        if "afa train " in s:
-            words = shlex.split(s[s.index("afa train "):])
-            run = re.search(r"/(\w+)/\w+/(\w+)/seed\d+$", words[words.index("--out") + 1]).groups()
-            train[run] = json.loads(words[words.index("--settings") + 1])["train"]
+    train = {run: both["train"] for run, both in train_settings(r.stdout).items()}
     assert train[("imdb", "afa_k1")]["max_train"] == 40 and train[("imdb", "afa_k1")]["lr"] == 0.003
     assert train[("imdb", "afa_k1")]["epochs"] == 2  # the dataset's override beneath the method's
     assert train[("imdb", "afa")]["lr"] == 0.002 and "max_train" not in train[("imdb", "afa")]

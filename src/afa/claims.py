@@ -321,7 +321,7 @@ def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_sett
                 continue
             both = interaction(effects[LONG], effects[SHORT])
             note = "; ".join(f"{ds}: K {min(ks[ds])} -> {max(ks[ds])} {effects[ds]['effect']:+.4f}"
-                             + (f" ({rows[ds].pop():,} train rows)" if rows[ds] else "") for ds in (LONG, SHORT))
+                             + (f" ({next(iter(rows[ds])):,} train rows)" if rows[ds] else "") for ds in (LONG, SHORT))
             used = mine[(mine.model == model) & mine.method.isin(
                 [ks[ds][f(ks[ds])] for ds in (LONG, SHORT) for f in (min, max)])]
             prov = row_provenance(f"{head['claim']} {model}", used)  # one row: both datasets' runs
