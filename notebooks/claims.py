@@ -64,6 +64,8 @@ bootstrap_resamples = 10000
 bootstrap_seed = 0
 
 # %%
+import json
+
 import pandas as pd
 
 from afa import claims, tables
@@ -95,6 +97,21 @@ def missing(head, dataset, setting, what):
     return claims.absent({**head, "setting": setting}, COLUMNS, why)
 
 
+def training(runs):
+    """How a row's models were trained (their train_metrics.json): the epoch budget and the epochs
+    they ran, so a row whose models had one epoch (MiniLM on SST-2's 67 k phrases, a CPU budget)
+    says so beside its numbers."""
+    metrics = [json.load(open(f)) for f in runs.train_file if f]
+    budget = {m.get("train", {}).get("epochs") for m in metrics} - {None}
+    if not budget:
+        return "not recorded"
+    ran = sorted({len(m.get("history", [])) for m in metrics})
+    if budget == {1}:
+        return "1 epoch"
+    return (f"up to {max(budget)} epochs, the best on validation kept "
+            f"(ran {ran[0] if len(ran) == 1 else f'{ran[0]}-{ran[-1]}'})")
+
+
 def inventory(kind, runs, keys):
     return [{"evaluation": kind, **dict(zip(keys, k)), "seeds": " ".join(map(str, sorted(g.seed)))}
             for k, g in runs.groupby(keys)] if len(runs) else []
@@ -117,7 +134,7 @@ HEAD1 = {"claim": "1 accuracy", "claim_text": "AFA beats the baseline's accuracy
          "metric_kind": "accuracy", "direction": 1}
 mine = acc[acc.dataset.isin(claims.ACCURACY_DATASETS) & ~acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
-    cells += claims.compare({**HEAD1, "setting": f"{report_split(dataset)} / {model}"}, runs, COLUMNS, correct,
+    cells += claims.compare({**HEAD1, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)}, runs, COLUMNS, correct,
                             control_seeds=control_seeds, **BOOT)
 for dataset in claims.ACCURACY_DATASETS:
     if not (mine.dataset == dataset).any():
@@ -137,7 +154,8 @@ HEAD2 = {"claim": "2 rationale alignment", "claim_text": "AFA's attention agrees
          "metric": "AUPRC", "metric_kind": "auprc", "direction": 1}
 KIND = {"eraser_movies": "ERASER movies val, human rationales", "sst_phrases": "SST dev word labels (proxy)"}
 for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset", "model"]) if len(align) else []):
-    cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}"},
+    cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}",
+                             "training": training(runs)},
                             runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"),
                             control_seeds=control_seeds, **BOOT)
 for rationales in KIND:
@@ -151,7 +169,7 @@ for (dataset, model), runs in (sst.groupby(["dataset", "model"]) if len(sst) els
         cells += claims.absent({**UNSEEN, "setting": setting}, COLUMNS, "not run (alignment files without unseen_* "
                                "scores: written before they existed, or a train split without one-word phrases)")
         continue
-    cells += claims.compare({**UNSEEN, "setting": setting}, runs, COLUMNS,
+    cells += claims.compare({**UNSEEN, "setting": setting, "training": training(runs)}, runs, COLUMNS,
                             lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds, **BOOT)
 if sst.empty:
     cells += claims.absent({**UNSEEN, "setting": "SST dev, words never labelled in training"}, COLUMNS,
@@ -177,7 +195,8 @@ def comprehensiveness(runs):
 
 for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
     metric, values = comprehensiveness(runs)
-    cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric},
+    cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric,
+                             "training": training(runs)},
                             runs, COLUMNS, values, control_seeds=control_seeds, **BOOT)
 # the paper's faithfulness claim is ERASER's comprehensiveness on ERASER's movie reviews
 if dele.empty or not (dele.dataset == "eraser_movies").any():
@@ -207,7 +226,8 @@ HEAD5 = {"claim": "5 LLM", "claim_text": "AFA raises an LLM's accuracy (+12.6 %)
          "metric_kind": "accuracy", "direction": 1}
 mine = acc[acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
-    new = claims.compare({**HEAD5, "setting": f"{report_split(dataset)} / {model}"}, runs, COLUMNS, correct,
+    new = claims.compare({**HEAD5, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)},
+                         runs, COLUMNS, correct,
                          control_seeds=control_seeds, **BOOT)
     base = runs[(runs.method == claims.BASELINE) & ~runs.seed.isin(control_seeds)].accuracy.mean()
     for c in new:
@@ -231,7 +251,7 @@ HEAD6 = {"claim": "6 robustness (open)", "claim_text": "AFA is harder to attack 
 for (dataset, model), runs in (rob.groupby(["dataset", "model"]) if len(rob) else []):
     for recipe in sorted({k for r in runs.recipes for k in r}):
         cells += claims.compare({**HEAD6, "setting": f"{report_split(dataset)} / {model}",
-                                 "metric": f"accuracy under attack, {recipe}"},
+                                 "metric": f"accuracy under attack, {recipe}", "training": training(runs)},
                                 runs, COLUMNS, lambda r, x=recipe: tables.attack_values(r.file)[x], **BOOT)
 if rob.empty:
     cells += claims.absent({**HEAD6, "setting": "report splits", "metric": "accuracy under attack"}, COLUMNS,
@@ -252,7 +272,7 @@ HEAD0 = {"claim": "A/A control", "claim_text": "baseline against baseline (true 
 
 def control(runs, head, values):
     if len(runs) and runs[runs.method == claims.BASELINE].seed.isin(control_seeds).any():
-        cells.append(claims.control({**HEAD0, **head}, runs, control_seeds, values, **BOOT))
+        cells.append(claims.control({**HEAD0, **head, "training": training(runs)}, runs, control_seeds, values, **BOOT))
 
 
 for (dataset, model), runs in (acc.groupby(["dataset", "model"]) if len(acc) else []):
@@ -274,13 +294,15 @@ if not any(c["column"] == "control" for c in cells):
 # %% [markdown]
 # ## The table
 # Effect: AFA minus the baseline in the metric's own units (accuracy and accuracy under attack in
-# points, x100) [95 % interval]; n: seeds / examples per seed; the Holm-adjusted p. The rows and
+# points, x100) [95 % interval]; n: seeds / examples per seed; the Holm-adjusted p. Training: the
+# models' epoch budget and the epochs they ran (from their train_metrics.json). The rows and
 # the numbers behind them (raw p, interval ends, provenance) are in the CSV and the last tables.
 
 # %%
 table = claims.decide(pd.DataFrame(cells), min_effect)
+table["training"] = table.get("training", pd.Series("", index=table.index)).fillna("")  # rows without models: none
 table.to_csv(out_csv, index=False)
-ROW = ["claim", "setting", "metric"]
+ROW = ["claim", "setting", "training", "metric"]
 
 
 def effect(r):
@@ -305,7 +327,7 @@ wide.reindex(pd.unique(claim_cells.set_index(ROW).index))
 # the others" were a claim; `false_positive`: Holm p < 0.05, in either direction.
 
 # %%
-table[table.column == "control"][["setting", "metric", "method", "effect [95 % CI]", "n", "p", "Holm p", "verdict", "rule_alone",
+table[table.column == "control"][["setting", "training", "metric", "method", "effect [95 % CI]", "n", "p", "Holm p", "verdict", "rule_alone",
                                   "false_positive", "note"]]
 
 # %% [markdown]
