@@ -27,7 +27,13 @@
 # - **attention entropy** of the policy (nats); below the 0.5-nat guide the row is on one or two
 #   tokens (perplexity e^0.5 = 1.6);
 # - **polar mass**: share of the policy on sentiment-bearing words (SST word labels, train
-#   sentences only), baseline runs included: the mechanism AFA should move.
+#   sentences only), baseline runs included: the mechanism AFA should move;
+# - **policy term vs entropy bonus** (table only): L_adv is the REINFORCE term -mean[(r - b) log q]
+#   minus the bonus beta H(pi) (`entropy_weight`); the table splits a logged L_adv into the two
+#   (policy term = L_adv + beta H). The policy term's value is minus the covariance of advantage and
+#   log q over an example's masks: 0 when every mask earns the same reward or is as likely as any
+#   other (a uniform pi); the bonus pulls pi towards uniform, so a run whose L_adv is the bonus
+#   alone has attention that the adversary no longer shapes.
 #
 # Curves are means over seeds with a min-max band; open markers are epoch means.
 
@@ -60,10 +66,14 @@ for f in metric_files:
     m = json.loads(Path(f).read_text())
     key = dict(zip(KEYS, (run.parts[-4], run.parts[-3], run.parts[-2], int(run.name[4:]))))
     runs.append({**key, "objective": m["method"]["objective"], "masking": m["method"].get("masking"),
-                 "reward": m["method"].get("reward"), **{k: m[k] for k in ("val_acc", "steps", "wall_s")}})
+                 "reward": m["method"].get("reward"), "beta": m["method"].get("entropy_weight", 0.0),
+                 **{k: m[k] for k in ("val_acc", "steps", "wall_s")}})
     lines += [{**key, **json.loads(line)} for line in open(run / "dynamics.jsonl") if line.strip()]
 runs = pd.DataFrame(runs)
-dyn = pd.DataFrame(lines).reindex(columns=[*KEYS, "step", "epoch_end", *SIGNALS])
+dyn = pd.DataFrame(lines).reindex(columns=[*KEYS, "step", "epoch_end", "L_adv", *SIGNALS])
+dyn["entropy_bonus"] = dyn.merge(runs[[*KEYS, "beta"]], on=KEYS, how="left").beta.to_numpy() * dyn.attn_entropy
+dyn.loc[dyn.L_adv.isna(), "entropy_bonus"] = float("nan")  # a baseline has no L_adv to split
+dyn["policy_term"] = dyn.L_adv + dyn.entropy_bonus
 dyn["epoch_end"] = dyn.epoch_end.eq(True)
 logged, epochs = dyn[~dyn.epoch_end], dyn[dyn.epoch_end]
 
@@ -73,8 +83,9 @@ logged, epochs = dyn[~dyn.epoch_end], dyn[dyn.epoch_end]
 #
 # Early and late are the first and the last third of a run's logged lines (at least one each, so a
 # run logged twice compares its two lines; a run shorter than `log_every` falls back on its epoch
-# means). Entropy and polar mass give the first and the last logged value; the table goes to the
-# CSV, and its means over seeds below.
+# means). Entropy and polar mass give the first and the last logged value, the policy term and the
+# entropy bonus their means over the logged lines; the table goes to the CSV, and its means over
+# seeds below.
 
 # %%
 def thirds(g):
@@ -87,6 +98,7 @@ def thirds(g):
                       "identical_masks_late": late.identical_masks.mean(),
                       "attn_entropy_first": g.attn_entropy.iloc[0], "attn_entropy_last": g.attn_entropy.iloc[-1],
                       "polar_mass_first": g.polar_mass.iloc[0], "polar_mass_last": g.polar_mass.iloc[-1],
+                      "policy_term_mean": g.policy_term.mean(), "entropy_bonus_mean": g.entropy_bonus.mean(),
                       "log_lines": len(g)})
 
 
@@ -97,7 +109,8 @@ table = runs.merge(source.groupby(KEYS).apply(thirds, include_groups=False).rese
 table["log_lines"] = table.log_lines.astype("Int64")
 table = table[["dataset", "model", "method", "masking", "reward", "seed", "disc_acc_early", "disc_acc_late",
                "adv_sd_mean", "adv_sd_late", "identical_masks_mean", "identical_masks_late", "attn_entropy_first",
-               "attn_entropy_last", "polar_mass_first", "polar_mass_last", "val_acc", "steps", "wall_s", "log_lines"]]
+               "attn_entropy_last", "polar_mass_first", "polar_mass_last", "policy_term_mean", "entropy_bonus_mean",
+               "val_acc", "steps", "wall_s", "log_lines"]]
 table = table.sort_values(["dataset", "model", "method", "seed"])
 table.round(4).to_csv(out_csv, index=False)
 summary = (table.groupby(["dataset", "model", "method"], dropna=False)

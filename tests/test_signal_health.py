@@ -9,7 +9,8 @@ from conftest import REPO
 
 AFA = {"objective": "afa", "masking": "replace", "reward": "detect"}
 METHODS = {"baseline": {"objective": "baseline"}, "afa": AFA,
-           "afa_delete_cd": {**AFA, "masking": "delete", "reward": "confidence_drop"}}  # no D, so no D accuracy
+           "afa_delete_cd": {**AFA, "masking": "delete", "reward": "confidence_drop",  # no D, so no D accuracy
+                             "entropy_weight": 0.3}}
 
 
 def disc_acc(seed, step):
@@ -24,7 +25,7 @@ def write_run(root, dataset, method, seed, steps, polar):
     for step in range(1, steps + 1):
         line = {"step": step, "epoch": 0, "L_cls": 0.7, "attn_entropy": 2.0 - 0.1 * step}
         if METHODS[method]["objective"] == "afa":
-            line.update(L_adv=0.01, reward=0.3, adv_sd=0.05 * seed, identical_masks=0.25, explore_rate=0.1)
+            line.update(L_adv=0.01 - METHODS[method].get("entropy_weight", 0) * line["attn_entropy"], reward=0.3, adv_sd=0.05 * seed, identical_masks=0.25, explore_rate=0.1)
             if METHODS[method]["reward"] != "confidence_drop":
                 line["disc_acc"] = disc_acc(seed, step)
         if polar:
@@ -98,3 +99,14 @@ def test_empty_panels_say_why(rendered):
     assert "imdb / scratch, polar mass: no lexicon" in text
     assert "sst2 / scratch," not in text  # every sst2 signal was logged by some run
     assert "seeds" in text  # the per-method summary was printed
+
+
+def test_policy_term_and_entropy_bonus_split_L_adv(rendered):
+    _, rows = rendered
+    # the synthetic L_adv is 0.01 - beta H: the policy term is 0.01 whatever beta is
+    mean_H = sum(2.0 - 0.1 * s for s in range(1, 10)) / 9
+    cd, afa = rows[("sst2", "afa_delete_cd", 1)], rows[("sst2", "afa", 1)]
+    assert float(cd["entropy_bonus_mean"]) == pytest.approx(0.3 * mean_H, abs=1e-4)
+    assert float(cd["policy_term_mean"]) == pytest.approx(0.01, abs=1e-4)
+    assert float(afa["entropy_bonus_mean"]) == 0 and float(afa["policy_term_mean"]) == pytest.approx(0.01)
+    assert rows[("sst2", "baseline", 1)]["policy_term_mean"] == ""  # no L_adv to split
