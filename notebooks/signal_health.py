@@ -70,9 +70,9 @@ for f in metric_files:
                  **{k: m[k] for k in ("val_acc", "steps", "wall_s")}})
     lines += [{**key, **json.loads(line)} for line in open(run / "dynamics.jsonl") if line.strip()]
 runs = pd.DataFrame(runs)
-dyn = pd.DataFrame(lines).reindex(columns=[*KEYS, "step", "epoch_end", "L_adv", *SIGNALS])
-dyn["entropy_bonus"] = dyn.merge(runs[[*KEYS, "beta"]], on=KEYS, how="left").beta.to_numpy() * dyn.attn_entropy
-dyn.loc[dyn.L_adv.isna(), "entropy_bonus"] = float("nan")  # a baseline has no L_adv to split
+dyn = (pd.DataFrame(lines).reindex(columns=[*KEYS, "step", "epoch_end", "L_adv", *SIGNALS])
+       .merge(runs[[*KEYS, "beta"]], on=KEYS, how="left"))
+dyn["entropy_bonus"] = dyn.beta.where(dyn.L_adv.notna()) * dyn.attn_entropy  # a baseline has no L_adv to split
 dyn["policy_term"] = dyn.L_adv + dyn.entropy_bonus
 dyn["epoch_end"] = dyn.epoch_end.eq(True)
 logged, epochs = dyn[~dyn.epoch_end], dyn[dyn.epoch_end]

@@ -25,7 +25,9 @@ def write_run(root, dataset, method, seed, steps, polar):
     for step in range(1, steps + 1):
         line = {"step": step, "epoch": 0, "L_cls": 0.7, "attn_entropy": 2.0 - 0.1 * step}
         if METHODS[method]["objective"] == "afa":
-            line.update(L_adv=0.01 - METHODS[method].get("entropy_weight", 0) * line["attn_entropy"], reward=0.3, adv_sd=0.05 * seed, identical_masks=0.25, explore_rate=0.1)
+            beta = METHODS[method].get("entropy_weight", 0)
+            line.update(L_adv=0.01 - beta * line["attn_entropy"], reward=0.3, adv_sd=0.05 * seed,
+                        identical_masks=0.25, explore_rate=0.1)
             if METHODS[method]["reward"] != "confidence_drop":
                 line["disc_acc"] = disc_acc(seed, step)
         if polar:
