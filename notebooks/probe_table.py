@@ -24,7 +24,14 @@
 # - **polar_vs_random**, **neutral_vs_random**: against an unselected K-token mask, same length;
 # - **random_vs_random**: the A/A control; 50 % up to noise, whatever the reward;
 # - **random_vs_none**: the length-only control: K random tokens masked (`delete`: a copy exactly K
-#   tokens shorter) against the sentence itself, the reward for masking at all.
+#   tokens shorter) against the sentence itself, the reward for masking at all;
+# - **tail_vs_random**: the last K tokens against K random ones, same count and length: a D that
+#   reads the holes deletion leaves scores the random copy higher, one that reads length alone does not.
+#
+# **group**: every row over `all` sentences and, where some sentences fill the run's max_length
+# (IMDB's reviews at 256 tokens, never SST-2's), over `at_max_length` (cut by the tokenizer) and
+# `below_max_length` apart: a deleted copy of a cut text is shorter than every cut original, which a
+# D can learn from length alone. Result files written before the split have `all` only.
 #
 # Per row: **share** of sentences where the first copy earns the higher reward (ties count half),
 # **mean difference** of the rewards and the paired **effect size** d = mean / sd of the
@@ -59,11 +66,11 @@ runs.sort_values(RUN + ["seed"])[RUN + ["seed", "run_kind", "masking", "sentence
 # Each run's own rows: the value and its 95 % bootstrap interval over that run's sentences.
 
 # %%
-per_seed = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, **row}
+per_seed = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, "group": "all", **row}
                          for _, r in runs.iterrows() for row in r["rows"]])
 if per_seed.empty:
     raise ValueError("no probe rows: every sentence of every run was skipped (see per_K.skipped in the result files)")
-KEYS = RUN + ["masking", "reward", "K", "comparison"]
+KEYS = RUN + ["masking", "group", "reward", "K", "comparison"]
 ORDER = list(dict.fromkeys(per_seed.comparison))  # the probe's order: the test first, the controls last
 per_seed["comparison"] = pd.Categorical(per_seed.comparison, ORDER, ordered=True)
 per_seed = per_seed.sort_values(KEYS + ["seed"]).reset_index(drop=True)
@@ -91,15 +98,17 @@ def examples(file):
         return [e for e in map(json.loads, fh) if e["skipped"] is None]
 
 
-diffs = {}  # (run keys, seed, reward, K, comparison) -> per-sentence differences
+diffs = {}  # (run keys, group, reward, K, comparison, seed) -> per-sentence differences
 for _, r in runs.iterrows():
-    rows = {(row["reward"], row["K"], row["comparison"]): (row["first"], row["second"]) for row in r["rows"]}
+    rows = {(row.get("group", "all"), row["reward"], row["K"], row["comparison"]): (row["first"], row["second"])
+            for row in r["rows"]}
     by_K = {}
     for e in examples(r["file"]):
         by_K.setdefault(e["K"], []).append(e)
-    for (reward, K, comparison), (first, second) in rows.items():
-        diffs[(r.dataset, r.model, r.method, r.masking, reward, K, comparison, r.seed)] = np.array(
-            [e["rewards"][reward][first] - e["rewards"][reward][second] for e in by_K[K]])
+    for (group, reward, K, comparison), (first, second) in rows.items():
+        diffs[(r.dataset, r.model, r.method, r.masking, group, reward, K, comparison, r.seed)] = np.array(
+            [e["rewards"][reward][first] - e["rewards"][reward][second] for e in by_K[K]
+             if group == "all" or e["length"] == group])
 
 STATISTICS = {"share": (wins, np.mean), "mean_diff": (lambda d: d, np.mean), "effect_size": (lambda d: d, effect_size)}
 table = []
@@ -124,19 +133,25 @@ table[KEYS + ["share", "mean_diff", "effect_size", "seeds", "sentences", "share_
 # preference), next to the A/A control, per run kind and reward.
 
 # %%
-FOCUS = ["polar_vs_neutral", "random_vs_random", "random_vs_none"]
+FOCUS = ["polar_vs_neutral", "random_vs_random", "random_vs_none", "tail_vs_random"]
 focus = table[table.comparison.isin(FOCUS)]
-focus.pivot_table(index=RUN + ["masking", "reward", "K"], columns="comparison", values="share", aggfunc="first",
-                  observed=True).reindex(columns=FOCUS)
+focus.pivot_table(index=RUN + ["masking", "group", "reward", "K"], columns="comparison", values="share",
+                  aggfunc="first", observed=True).reindex(columns=[c for c in FOCUS if c in ORDER])
 
 # %% [markdown]
 # ## What D sees on the probe's copies
 # Share of unmasked sentences D calls unmasked (z < 0) and of each kind of copy it calls masked
-# (z > 0), per AFA run with a discriminator: near 100 % everywhere means the reward saturates.
+# (z > 0), per AFA run with a discriminator: near 100 % everywhere means the reward saturates. Per
+# length group where the sentences have both: a D that reads length is right on cut texts and near
+# chance (or worse) on shorter ones.
 
 # %%
-disc = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, "K": e["K"],
-                      "unmasked": e["discriminator"]["accuracy_unmasked"],
-                      **{f"masked_{c}": v for c, v in e["discriminator"]["accuracy_masked"].items()}}
-                     for _, r in runs.iterrows() for e in r["per_K"] if "discriminator" in e])
+def accuracies(d):
+    return {"unmasked": d["accuracy_unmasked"], **{f"masked_{c}": v for c, v in d["accuracy_masked"].items()}}
+
+
+disc = pd.DataFrame([{**{k: r[k] for k in RUN + ["seed", "masking"]}, "K": e["K"], "group": group, "n": d.get("n", e["n"]),
+                      **accuracies(d)}
+                     for _, r in runs.iterrows() for e in r["per_K"] if "discriminator" in e
+                     for group, d in [("all", e["discriminator"]), *e["discriminator"].get("by_length", {}).items()]])
 disc.round(3) if len(disc) else "no run with a discriminator"

@@ -88,7 +88,8 @@ def run_probe(D, masking="replace", K=(1,), texts=None, **settings):
     rows = [{"id": str(i), "text": t, "label": 1} for i, t in enumerate(texts or corpus())]
     summary, examples = probe(Target(tok), tok, rows, POLAR, NEUTRAL, fake_tagger, 32, masking, D,
                               settings={"K": list(K), "n": len(rows), "bootstrap_resamples": 2000, **settings})
-    return {(r["K"], r["reward"], r["comparison"]): r for r in summary["rows"]}, summary, examples
+    return ({(r["K"], r["reward"], r["comparison"]): r for r in summary["rows"] if r["group"] == "all"},
+            summary, examples)
 
 
 # ----------------------------------------------------------------------------- the masks
@@ -105,6 +106,7 @@ def test_polar_and_neutral_masks_match_in_count_and_part_of_speech():
         assert [s.kind[p] for p in m["polar"]] == ["polar"] and [s.kind[p] for p in m["neutral"]] == ["neutral"]
         for r in ("random", "random2"):  # K distinct real tokens, never [CLS]
             assert len(set(m[r])) == 1 and 0 not in m[r]
+        assert [s.tokens[p] for p in choose_masks(s, 2, seed)["tail"]] == ["mess", "."]  # the last K real tokens
     assert choose_masks(s, 3, 0) == "too_few_polar"
     [no_match] = sentences(tok, ["the good film ."])  # an ADJ polar word and no neutral ADJ
     assert choose_masks(no_match, 1, 0) == "no_pos_match"
@@ -157,11 +159,37 @@ def test_the_length_control_shows_a_discriminator_that_reads_length():
     for K in (1, 2):
         assert rows[(K, "detect", "random_vs_none")]["share"] == 1.0  # every deleted copy is K tokens shorter
         assert rows[(K, "detect", "random_vs_none")]["mean_diff"] > 0
-        for comparison in ("polar_vs_neutral", "polar_vs_random", "random_vs_random"):  # equal lengths: ties
+        for comparison in ("polar_vs_neutral", "polar_vs_random", "random_vs_random", "tail_vs_random"):  # equal lengths
             assert rows[(K, "detect", comparison)]["share"] == 0.5 and rows[(K, "detect", comparison)]["ties"] == 1
     # K = 3 needs a third polar word, which no sentence has: every sentence is skipped, and counted
     assert [e["n"] for e in summary["per_K"]] == [240, 240, 0] and summary["per_K"][2]["skipped"]["too_few_polar"] == 240
     assert not [r for r in summary["rows"] if r["K"] == 3]
+    # no sentence fills max_length (32): the rows are over all sentences only
+    assert {r["group"] for r in summary["rows"]} == {"all"} and "by_length" not in summary["per_K"][0]["discriminator"]
+    assert summary["sentences_by_length"] == {"at_max_length": 0, "below_max_length": 240}
+
+
+class CapD(torch.nn.Module):
+    """Calls a copy masked when it is shorter than max_length (32): right on cut texts, wrong on short originals."""
+
+    def forward(self, input_ids, attention_mask):
+        return 31.5 - attention_mask.sum(-1).float()
+
+
+def test_rows_and_discriminator_accuracy_are_split_by_length_when_some_texts_fill_max_length():
+    texts = [s + " film" * (40 * (i % 2)) for i, s in enumerate(corpus())]  # every other sentence is cut at 32
+    rows, summary, examples = run_probe(CapD(), masking="delete", texts=texts)
+    assert summary["sentences_by_length"] == {"at_max_length": 120, "below_max_length": 120}
+    assert summary["per_K"][0]["sentences_by_length"] == {"all": 240, "at_max_length": 120, "below_max_length": 120}
+    assert {e["length"] for e in examples[::2]} == {"below_max_length"} and {e["length"] for e in examples[1::2]} == {"at_max_length"}
+    by = {(r["group"], r["comparison"]): r for r in summary["rows"] if r["reward"] == "detect"}
+    assert {g for g, _ in by} == {"all", "at_max_length", "below_max_length"}
+    assert [by[(g, "random_vs_none")]["n"] for g in ("all", "at_max_length", "below_max_length")] == [240, 120, 120]
+    assert by[("at_max_length", "tail_vs_random")]["ties"] == 1  # equal lengths: D cannot tell where the tokens went
+    d = summary["per_K"][0]["discriminator"]["by_length"]
+    assert d["at_max_length"]["accuracy_unmasked"] == 1 and d["at_max_length"]["accuracy_masked"]["random"] == 1
+    assert d["below_max_length"]["accuracy_unmasked"] == 0 and d["below_max_length"]["accuracy_masked"]["tail"] == 1
+    assert summary["per_K"][0]["discriminator"]["accuracy_unmasked"] == 0.5
 
 
 def test_confidence_drop_of_the_polar_mask_is_the_targets_own_fall():
@@ -209,7 +237,7 @@ def test_a_baseline_run_has_only_confidence_drop_and_an_afa_run_all_three(traine
     afa = probe_run(trained, "afa", "out_a")
     assert afa["run_kind"] == "afa" and afa["masking"] == "replace"  # the run's own mode, the one D knows
     assert {r["reward"] for r in afa["rows"]} == {"detect", "deceive", "confidence_drop"}
-    assert set(afa["per_K"][0]["discriminator"]["accuracy_masked"]) == {"polar", "neutral", "random", "random2"}
+    assert set(afa["per_K"][0]["discriminator"]["accuracy_masked"]) == {"polar", "neutral", "random", "random2", "tail"}
     for result, out in ((base, "out_b"), (afa, "out_a")):
         saved = json.loads((trained / out / "p.json").read_text())
         assert saved["dataset"] == "sst2" and saved["split"] == "validation" and saved["settings"]["K"] == [1, 2]

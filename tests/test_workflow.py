@@ -409,3 +409,18 @@ def test_a_method_can_train_on_a_subset_of_one_dataset(workdir):
     assert train[("sst2", "afa_k1")].get("max_train") is None and train[("sst2", "afa_k1")]["lr"] != 0.003
     bad = snakemake(workdir, {**over, "per_method": {"afa_k1": {"train_overrides": {"imdb": {"max_train": "5k"}}}}}, "-n")
     assert bad.returncode != 0 and "max_train" in bad.stdout + bad.stderr
+
+
+def test_probe_seeds_pick_which_seeds_of_a_dataset_are_probed(workdir):
+    """probe.seeds names a dataset's probed seeds (its other runs are trained and scored, not probed);
+    the selection stays in the DAG: the probe's --settings are the probe's own."""
+    over = {"datasets": ["sst2"], "seeds": [1, 2], "lexicons": {"sst2": "sst_phrases"},
+            "per_dataset": {"sst2": {"methods": ["baseline", "afa"]}}, "probe": {"seeds": {"sst2": [2]}}}
+    r = snakemake(workdir, over, "-n", "-p")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    probes = [s for s in (r.stdout + r.stderr).splitlines() if "afa probe " in s]
+    assert sorted(re.search(r"--run \S+/sst2/scratch/(\w+)/seed(\d+)", s).groups() for s in probes) == [
+        ("afa", "2"), ("baseline", "2")]
+    for s in probes:
+        settings = json.loads(shlex.split(s)[shlex.split(s).index("--settings") + 1])
+        assert not {"datasets", "seeds"} & set(settings), settings

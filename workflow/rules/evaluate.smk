@@ -92,12 +92,14 @@ PROBE = config.get("probe") or {}
 
 
 def probe_runs(pattern):
-    """`pattern` for every run of a dataset that has a lexicon, among `probe.datasets` (null: all of them)."""
+    """`pattern` for every run of a dataset that has a lexicon, among `probe.datasets` (null: all of
+    them), of the seeds `probe.seeds` names for the dataset (none named: every seed)."""
     if not PROBE:
         return []
-    wanted = PROBE.get("datasets")
+    wanted, seeds = PROBE.get("datasets"), PROBE.get("seeds") or {}
     datasets = [d for d in config["datasets"] if lexicon_source(d) and (wanted is None or d in wanted)]
-    return runs(pattern, datasets) if datasets else []
+    return list(dict.fromkeys(pattern.format(dataset=ds, model=m, method=meth, seed=s)
+                              for ds in datasets for m, meth, s in combos(ds) if s in seeds.get(ds, [s])))
 
 
 def probe_lexicon(wc):
@@ -122,7 +124,7 @@ rule evaluate_probe:
         run=RUN,
         resources=ATTACK_RESOURCES,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({**{k: v for k, v in PROBE.items() if k != "datasets"},
+        settings=as_json({**{k: v for k, v in PROBE.items() if k not in ("datasets", "seeds")},
                           "bootstrap_resamples": config.get("statistics", {}).get("bootstrap_resamples", 10000),
                           "bootstrap_seed": config.get("statistics", {}).get("bootstrap_seed", 0)}),
     log:

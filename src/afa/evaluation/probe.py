@@ -9,6 +9,8 @@ a trained run, outside training: on held-out sentences (a seeded draw of ``n`` f
     tags (NLTK universal tagset, tagged in context), so that "polar" does not just mean "content
     word" (most neutral tokens are determiners and punctuation);
   - ``random`` and ``random2``: two independent draws of K maskable tokens (any kind);
+  - ``tail``: the last K maskable tokens (deleted, the copy reads as the same text cut K tokens
+    earlier, with no hole inside it);
   - ``none``: the sentence itself, unmasked;
 masks them with the run's own masking mode (D was trained on that mode only; a baseline has no D
 and uses ``masking_for_baseline``) and scores each copy with every reward the run has:
@@ -26,7 +28,15 @@ Rows (``first_vs_second``: reward of the first copy minus that of the second, pe
     K tokens shorter) or replaced, against the sentence itself. It is the reward for masking at all,
     whichever tokens; with ``replace`` D sees [MASK] and is right whatever was masked, with
     ``delete`` it can read length. A reward that is large here but 50 % on the rows above carries
-    the act of masking, not the choice of tokens.
+    the act of masking, not the choice of tokens;
+  - ``tail_vs_random``: where the K tokens go, at equal count and length: the last K against K
+    random ones. A D that reads the holes deletion leaves inside a text scores ``random`` higher; a D
+    that reads only the copy's length (or truncation) scores them alike.
+Length groups: every row is given over ``all`` sentences and, when some of them fill ``max_length``
+(IMDB at 256 tokens; SST-2 never does), also over ``at_max_length`` (the tokenizer cut the text, or
+it fits exactly) and ``below_max_length``. A deleted copy of a cut text is shorter than every cut
+original, so a D can tell those apart by length alone; the discriminator's accuracies are given per
+group too. Rows of a group of fewer than 2 sentences have NaN intervals.
 Per row: the share of sentences where the first copy earns the higher reward (ties count half),
 the mean difference and the paired effect size d = mean(diff) / sd(diff) (NaN when every difference
 is the same), each with a 95 % percentile bootstrap interval over sentences (scipy, seeded), and
@@ -70,18 +80,20 @@ log = logging.getLogger(__name__)
 DEFAULTS = {"n": 200, "K": [1, 2], "seed": 0, "masking_for_baseline": "delete", "batch_size": 64,
             "bootstrap_resamples": 10000, "bootstrap_seed": 0}
 MASKINGS = ("replace", "delete", "unigram")
-COPIES = ("polar", "neutral", "random", "random2")  # the masked copies, in the order they are batched
+COPIES = ("polar", "neutral", "random", "random2", "tail")  # the masked copies, in the order they are batched
 MASKS = ("none",) + COPIES
 COMPARISONS = {"polar_vs_neutral": ("polar", "neutral"), "polar_vs_random": ("polar", "random"),
                "neutral_vs_random": ("neutral", "random"), "random_vs_random": ("random", "random2"),
-               "random_vs_none": ("random", "none")}
+               "random_vs_none": ("random", "none"), "tail_vs_random": ("tail", "random")}
 CONTROLS = {
     "polar_vs_neutral": "the test: polar vs neutral tokens, same count, POS tags and length",
     "polar_vs_random": "polar vs K random maskable tokens, same count and length",
     "neutral_vs_random": "neutral (POS-matched) vs K random maskable tokens, same count and length",
     "random_vs_random": "A/A control: two random K-token masks; 50 % up to sampling noise",
     "random_vs_none": "length-only control: K random tokens masked (delete: K tokens shorter) vs the sentence",
+    "tail_vs_random": "the last K maskable tokens vs K random ones, same count and length: holes vs length",
 }
+LENGTHS = ("at_max_length", "below_max_length")  # the groups besides "all", when a split has both
 READINGS = {
     "detect": "softplus(z), z = D's logit of P(masked): rises with z",
     "deceive": "softplus(-z): falls with z; its shares are the complements of detect's",
@@ -94,7 +106,7 @@ Tagger = Callable[[list[str]], list[str]]
 # ----------------------------------------------------------------------------- inputs
 
 def check_settings(settings: dict | None) -> dict:
-    s = {**DEFAULTS, **{k: v for k, v in (settings or {}).items() if k != "datasets"}}
+    s = {**DEFAULTS, **{k: v for k, v in (settings or {}).items() if k not in ("datasets", "seeds")}}
     unknown = sorted(set(s) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown probe setting {unknown[0]!r} (config: probe); known: {', '.join(sorted(DEFAULTS))}")
@@ -149,6 +161,7 @@ class Sentence:
     kind: list[str | None]   # per position: "polar", "neutral", or None (other word, piece, special)
     tag: list[str | None]    # universal POS tag of a single-token word, else None
     maskable: list[int]      # positions AFA may mask: real, non-special tokens
+    length: str              # "at_max_length" (cut by the tokenizer, or fits exactly) or "below_max_length"
 
 
 def read_sentences(tokenizer, rows: list[dict], indices, max_length: int, polar: set[str], neutral: set[str],
@@ -175,12 +188,13 @@ def read_sentences(tokenizer, rows: list[dict], indices, max_length: int, polar:
                 tag[ps[0]] = t
         out.append(Sentence(i, str(rows[i].get("id", i)), int(rows[i]["label"]), ids,
                             tokenizer.convert_ids_to_tokens(ids), kind, tag,
-                            [p for p, t in enumerate(ids) if t not in special]))
+                            [p for p, t in enumerate(ids) if t not in special],
+                            LENGTHS[0] if len(ids) >= max_length else LENGTHS[1]))
     return out
 
 
 def choose_masks(s: Sentence, K: int, seed: int) -> dict[str, list[int]] | str:
-    """{mask: K positions} for the four copies of one sentence, or why it is skipped."""
+    """{mask: K positions} for the copies of one sentence (COPIES), or why it is skipped."""
     rng = np.random.default_rng([seed, K, s.index])
     polar = [p for p in s.maskable if s.kind[p] == "polar"]
     neutral = [p for p in s.maskable if s.kind[p] == "neutral"]
@@ -200,7 +214,8 @@ def choose_masks(s: Sentence, K: int, seed: int) -> dict[str, list[int]] | str:
     for t, c in sorted(collections.Counter(s.tag[p] for p in chosen).items()):
         matched += rng.choice([p for p in neutral if s.tag[p] == t], c, replace=False).tolist()
     draw = lambda: sorted(rng.choice(s.maskable, K, replace=False).tolist())  # noqa: E731
-    return {"polar": sorted(chosen), "neutral": sorted(matched), "random": draw(), "random2": draw()}
+    return {"polar": sorted(chosen), "neutral": sorted(matched), "random": draw(), "random2": draw(),
+            "tail": s.maskable[-K:]}
 
 
 # ----------------------------------------------------------------------------- rewards
@@ -214,7 +229,7 @@ def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str
         chunk = items[start:start + batch_size]
         batch = models.collate(tokenizer, [s.ids for s, _ in chunk], device)
         ids, att = batch["input_ids"], batch["attention_mask"]
-        idx = torch.tensor([[m[c] for c in COPIES] for _, m in chunk], device=device)  # [B, 4, K]
+        idx = torch.tensor([[m[c] for c in COPIES] for _, m in chunk], device=device)  # [B, copies, K]
         X, att_X = obj.apply_masks(ids, att, idx, torch.ones_like(idx, dtype=torch.bool), mask_id,
                                    tokenizer.pad_token_id, masking, unigram, generator)
         B = len(chunk)
@@ -274,6 +289,13 @@ def compare(diff: np.ndarray, resamples: int, seed: int) -> dict:
 
 # ----------------------------------------------------------------------------- the probe
 
+def discriminator_accuracy(z: np.ndarray) -> dict:
+    """D's accuracy on the unmasked sentences (z < 0) and on each kind of copy (z > 0); z is [N, MASKS]."""
+    return {"n": int(len(z)), "accuracy_unmasked": float((z[:, 0] < 0).mean()),
+            "accuracy_masked": {c: float((z[:, j + 1] > 0).mean()) for j, c in enumerate(COPIES)},
+            "mean_logit": {c: float(z[:, j].mean()) for j, c in enumerate(MASKS)}}
+
+
 def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str], tagger: Tagger, max_length: int,
           masking: str, D=None, unigram: torch.Tensor | None = None, settings: dict | None = None,
           device="cpu") -> tuple[dict, list[dict]]:
@@ -300,32 +322,40 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
         entry = {"K": K, "n": len(items), "skipped": {r: skipped[r] for r in ("too_few_polar", "no_pos_match")}}
         for x, m in chosen:
             if isinstance(m, str):
-                examples.append({"id": x.id, "K": K, "label": x.label, "skipped": m})
+                examples.append({"id": x.id, "K": K, "label": x.label, "length": x.length, "skipped": m})
         if not items:
             log.warning("K=%d: no sentence has %d polar tokens with a POS-matched neutral mask", K, K)
             per_K.append(entry)
             continue
         scored = score(items, tokenizer, target, D, masking, mask_id, unigram, generator, s["batch_size"], device)
+        length = np.array([x.length for x, _ in items])
+        groups = {"all": np.ones(len(items), dtype=bool)}
+        if len(set(length)) > 1:  # split by length only where the split has both kinds
+            groups.update({g: length == g for g in LENGTHS})
+        entry["sentences_by_length"] = {g: int(m.sum()) for g, m in groups.items()}
         if D is not None:
-            z = scored["z"]
-            entry["discriminator"] = {"accuracy_unmasked": float((z[:, 0] < 0).mean()),
-                                      "accuracy_masked": {c: float((z[:, j + 1] > 0).mean()) for j, c in enumerate(COPIES)},
-                                      "mean_logit": {c: float(z[:, j].mean()) for j, c in enumerate(MASKS)}}
+            entry["discriminator"] = discriminator_accuracy(scored["z"])
+            if len(groups) > 1:
+                entry["discriminator"]["by_length"] = {g: discriminator_accuracy(scored["z"][m])
+                                                       for g, m in groups.items() if g != "all"}
         per_K.append(entry)
         for reward in rewards:
             r = scored[reward].astype(np.float64)
             for name, (first, second) in COMPARISONS.items():
                 diff = r[:, MASKS.index(first)] - r[:, MASKS.index(second)]
-                table.append({"K": K, "reward": reward, "comparison": name, "first": first, "second": second,
-                              **compare(diff, s["bootstrap_resamples"], s["bootstrap_seed"])})
+                for g, m in groups.items():
+                    table.append({"K": K, "group": g, "reward": reward, "comparison": name, "first": first,
+                                  "second": second, **compare(diff[m], s["bootstrap_resamples"], s["bootstrap_seed"])})
         for j, (x, m) in enumerate(items):
-            examples.append({"id": x.id, "K": K, "label": x.label, "skipped": None, "tokens": x.tokens,
+            examples.append({"id": x.id, "K": K, "label": x.label, "length": x.length, "skipped": None, "tokens": x.tokens,
                              "masks": m, "tags": {c: [x.tag[p] for p in m[c]] for c in ("polar", "neutral")},
                              # unrounded: the table's bootstrap recomputes the differences, ties included
                              "rewards": {rw: {c: float(scored[rw][j, i]) for i, c in enumerate(MASKS)} for rw in rewards},
                              **({"logit": {c: float(scored["z"][j, i]) for i, c in enumerate(MASKS)}}
                                 if D is not None else {})})
+    lengths = collections.Counter(x.length for x in sentences)
     summary = {"masking": masking, "rewards": rewards, "sentences": len(sentences),
+               "sentences_by_length": {g: lengths[g] for g in LENGTHS},
                "maskable_tokens": {k: kinds[k] for k in ("polar", "neutral", "other")}, "per_K": per_K, "rows": table,
                "controls": CONTROLS, "readings": {r: READINGS[r] for r in rewards}}
     return summary, examples
