@@ -320,3 +320,25 @@ def test_confidence_drop_and_unigram_masking_need_no_extra_arguments(tokenizer, 
 def test_bad_afa_config_is_refused_naming_the_field(tokenizer, dataset, tmp_path, bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make_trainer(tokenizer, dataset, tmp_path, bad)
+
+
+def test_refill_reads_a_continuation_column_that_the_model_never_sees(tokenizer, tmp_path):
+    from datasets import Dataset
+
+    texts = [f"{t} {t}" for t in TEXTS]
+    enc = tokenizer(texts, truncation=True, max_length=6)
+    pad = tokenizer.pad_token_id
+    cont = [c + [pad] * (2 - len(c)) for c in models.continuations(tokenizer, texts, enc["input_ids"], 2)]
+    data = Dataset.from_dict({"label": LABELS, **enc, "continuation": cont})
+    trainer = make_trainer(tokenizer, data, tmp_path, AFAConfig(K=2, M=2, refill=True, disc=TINY_D),
+                           remove_unused_columns=False, per_device_train_batch_size=len(texts))
+    lengths = []
+    trainer.afa.D.register_forward_hook(lambda m, args, out: lengths.append(args[1].sum(-1)))
+    trainer.train()  # BERT's forward would refuse a `continuation` argument
+    first = lengths[0]  # the reward pass: the batch's originals (shuffled), then M copies each
+    B = len(texts)
+    orig, copies = first[:B], first[B:].view(B, 2)
+    # a cut text's copy: 2 tokens deleted, as many of its next tokens as it has (up to 2) put back
+    expected = sorted(6 - 2 + sum(i != pad for i in c) for x, c in zip(enc["input_ids"], cont) if len(x) == 6)
+    assert sorted(copies[orig == 6].min(-1).values.tolist()) == expected and 6 in expected
+    assert (copies[orig < 6] == orig[orig < 6, None] - 2).all()  # not cut: plain deletion

@@ -213,3 +213,17 @@ def test_a_llama_tokenizer_still_ends_texts_by_its_end_token_after_a_reload(tmp_
     assert AutoTokenizer.from_pretrained(tmp_path / "tokenizer")("a fine film")["input_ids"] != ids[0]  # the trap
     tok2, _, _ = models.load(tmp_path)
     assert models.encode(tok2, ["a fine film"], 16) == ids
+
+
+@pytest.mark.parametrize("which", ["scratch", "minilm"])
+def test_a_continuation_is_the_tokens_a_longer_cut_would_have_kept(which, request):
+    tok = request.getfixturevalue(which)[0]
+    text = "the plot is thin but the acting is superb and rare and the film is wonderful , moving"
+    added = tok.num_special_tokens_to_add(pair=False)
+    short, longer = models.encode(tok, [text] * 2, 8), models.encode(tok, [text], 11)[0]
+    content = [t for t in longer if t not in tok.all_special_ids]
+    cont = models.continuations(tok, [text, "dull"], [short[0], models.encode(tok, ["dull"], 8)[0]], 3)
+    assert cont[0] == content[8 - added:11 - added] and len(cont[0]) == 3
+    assert cont[1] == []  # a text that was not cut
+    batch = models.collate(tok, [short[0], models.encode(tok, ["dull"], 8)[0]], "cpu", cont)
+    assert batch["continuation"].tolist() == [cont[0], [tok.pad_token_id] * 3]

@@ -103,6 +103,46 @@ def test_apply_masks_replace_and_delete():
         obj.apply_masks(ids, att, idx, valid, 4, 0, mode="blur")
 
 
+def test_refilled_deletion_keeps_a_cut_texts_length_and_changes_nothing_else():
+    idx, valid = torch.tensor([[[3, 1]]]), torch.ones(1, 1, 2, dtype=torch.bool)
+    cut = torch.tensor([[2, 10, 11, 12, 13]])  # [CLS] and 4 content tokens, cut by the tokenizer
+    refill = lambda ids, cont: obj.apply_masks(ids, torch.ones_like(ids), idx, valid, 4, 0, "delete",  # noqa: E731
+                                               continuation=torch.tensor(cont),
+                                               content_end=obj.content_end(ids > 9))
+    # the two deleted tokens' places go to the text's next two tokens, after the rest of its content
+    ids, att = refill(cut, [[14, 15, 16]])
+    assert ids.tolist() == [[2, 11, 13, 14, 15]] and att.tolist() == [[1] * 5]
+    # before a trailing special token ([SEP] 3, an LLM's pooled end token), which stays last
+    ids, att = refill(torch.tensor([[2, 10, 11, 12, 13, 3]]), [[14, 15, 16]])
+    assert ids.tolist() == [[2, 11, 13, 14, 15, 3]] and att.tolist() == [[1] * 6]
+    # a continuation shorter than the deletion refills what it has
+    ids, att = refill(cut, [[14, 0, 0]])
+    assert ids.tolist() == [[2, 11, 13, 14, 0]] and att.tolist() == [[1, 1, 1, 1, 0]]
+    # a text that was not cut has no continuation: plain deletion, padding included
+    ids_b = torch.tensor([[2, 10, 11, 12, 13, 0, 0], [2, 10, 11, 12, 13, 14, 15]])
+    att_b = (ids_b > 0).long()
+    g = torch.Generator().manual_seed(0)
+    idx = torch.stack([torch.randperm(5, generator=g)[:3] + 1 for _ in range(2 * 4)]).view(2, 4, 3)
+    valid = torch.ones_like(idx, dtype=torch.bool)
+    plain = obj.apply_masks(ids_b, att_b, idx, valid, 4, 0, "delete")
+    none = obj.apply_masks(ids_b, att_b, idx, valid, 4, 0, "delete", continuation=torch.zeros(2, 3, dtype=torch.long),
+                           content_end=obj.content_end(ids_b > 9))
+    assert all(torch.equal(a, b) for a, b in zip(plain, none))
+
+
+def test_refill_is_a_deletion_option_and_needs_the_continuation():
+    with pytest.raises(ValueError, match="AFAConfig.refill must be a boolean, true only with masking 'delete'"):
+        AFAConfig(masking="replace", refill=True)
+    afa = AFA(AFAConfig(refill=True), 20, 8, 4, 0)
+    ids = torch.tensor([[2, 10, 11, 12, 13, 14, 15, 16]])
+    att = torch.ones_like(ids)
+    with pytest.raises(ValueError, match="AFAConfig.refill needs continuation="):
+        afa(torch.full(ids.shape, 1 / 8), ids, att, ids > 9)
+    L_adv, _ = afa(torch.full(ids.shape, 1 / 8), ids, att, ids > 9, continuation=torch.tensor([[17, 18, 19]]))
+    X, X_att = afa._for_D[2:]  # the copies D trains on: as long as the cut original
+    assert X_att.sum().item() == 8 and set(X[0].tolist()) >= {17}
+
+
 def test_reward_readings_from_the_logit():
     D = torch.tensor([0.1, 0.5, 0.9])
     z = torch.log(D / (1 - D))

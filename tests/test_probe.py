@@ -83,11 +83,12 @@ class LengthD(torch.nn.Module):
         return 10.0 - attention_mask.sum(-1).float()
 
 
-def run_probe(D, masking="replace", K=(1,), texts=None, **settings):
+def run_probe(D, masking="replace", K=(1,), texts=None, refill=False, **settings):
     tok = tokenizer()
     rows = [{"id": str(i), "text": t, "label": 1} for i, t in enumerate(texts or corpus())]
     summary, examples = probe(Target(tok), tok, rows, POLAR, NEUTRAL, fake_tagger, 32, masking, D,
-                              settings={"K": list(K), "n": len(rows), "bootstrap_resamples": 2000, **settings})
+                              settings={"K": list(K), "n": len(rows), "bootstrap_resamples": 2000, **settings},
+                              refill=refill)
     return ({(r["K"], r["reward"], r["comparison"]): r for r in summary["rows"] if r["group"] == "all"},
             summary, examples)
 
@@ -190,6 +191,18 @@ def test_rows_and_discriminator_accuracy_are_split_by_length_when_some_texts_fil
     assert d["at_max_length"]["accuracy_unmasked"] == 1 and d["at_max_length"]["accuracy_masked"]["random"] == 1
     assert d["below_max_length"]["accuracy_unmasked"] == 0 and d["below_max_length"]["accuracy_masked"]["tail"] == 1
     assert summary["per_K"][0]["discriminator"]["accuracy_unmasked"] == 0.5
+
+
+def test_refilled_copies_of_cut_texts_leave_a_length_reading_discriminator_nothing_to_read():
+    texts = [s.replace(" .", " film a mess .") + " film" * (40 * (i % 2)) for i, s in enumerate(corpus())]
+    _, summary, _ = run_probe(LengthD(), masking="delete", K=(1, 2), texts=texts, refill=True)
+    by = {(r["K"], r["group"]): r for r in summary["rows"] if r["reward"] == "detect" and r["comparison"] == "random_vs_none"}
+    for K in (1, 2):
+        assert by[(K, "at_max_length")]["ties"] == 1  # K tokens deleted, K refilled: the original's length
+        assert by[(K, "below_max_length")]["share"] == 1  # nothing past the end to refill from
+    assert summary["refill"] is True
+    with pytest.raises(ValueError, match="refill is a deletion option; the masking is 'replace'"):
+        run_probe(LengthD(), masking="replace", refill=True)
 
 
 def test_confidence_drop_of_the_polar_mask_is_the_targets_own_fall():

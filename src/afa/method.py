@@ -70,6 +70,7 @@ class AFAConfig:
     lambda_: float = 0.5             # L = L_cls + lambda * L_adv ("lambda" in config files)
     M: int = 4                       # masks per example; b is their mean reward
     masking: str = "delete"          # replace ([MASK]) | delete | unigram (a train-unigram draw)
+    refill: bool = False             # delete: a cut text's copy takes its next tokens, keeping its length
     reward: str = "detect"           # detect | deceive (from D) | confidence_drop (no D; not the paper's)
     selection: str = "sample"        # sample (Plackett-Luce) | topk (deterministic)
     explore_scoring: str = "mixture" # how masks enter log q: mixture | attention | exclude
@@ -88,6 +89,8 @@ class AFAConfig:
                   ("lambda", self.lambda_ >= 0, "non-negative"),
                   ("M", isinstance(self.M, int) and self.M >= 2, "an integer >= 2 (b is the mean over the M masks)"),
                   ("masking", self.masking in MASKINGS, f"one of {', '.join(MASKINGS)}"),
+                  ("refill", isinstance(self.refill, bool) and (not self.refill or self.masking == "delete"),
+                   "a boolean, true only with masking 'delete'"),
                   ("reward", self.reward in REWARDS, f"one of {', '.join(REWARDS)}"),
                   ("selection", self.selection in SELECTIONS, f"one of {', '.join(SELECTIONS)}"),
                   ("explore_scoring", self.explore_scoring in EXPLORE_SCORINGS, f"one of {', '.join(EXPLORE_SCORINGS)}"),
@@ -158,17 +161,22 @@ class AFA(nn.Module):
 
     # -------------------------------------------------------------------------- the objective
 
-    def forward(self, attention, input_ids, attention_mask, maskable, classify=None):
+    def forward(self, attention, input_ids, attention_mask, maskable, classify=None, continuation=None):
         """(L_adv, stats) for one batch. `classify(ids, att) -> logits` is the target, needed by
-        the confidence_drop reward only. L_adv includes the entropy bonus -beta H(pi)."""
+        the confidence_drop reward only; `continuation` [B, >= K] (each text's next tokens past the
+        cut, `pad_id` where none; `afa.models.continuations`), by `refill` only. L_adv includes the
+        entropy bonus -beta H(pi)."""
         c = self.config
+        if c.refill and continuation is None:
+            raise ValueError("AFAConfig.refill needs continuation= (each text's next tokens past the cut: "
+                             "afa.models.continuations)")
         B = input_ids.shape[0]
         g = self._generator(input_ids.device)
         log_pi = obj.policy_log_probs(attention, maskable)
         k = obj.mask_sizes(maskable, c.K, c.K_fraction)
         idx, valid, explored = obj.sample_masks(log_pi, maskable, c.K, c.M, c.eps, c.selection == "topk", g, k)
         X, att = obj.apply_masks(input_ids, attention_mask, idx, valid, self.mask_id, self.pad_id, c.masking,
-                                 self.unigram, g)
+                                 self.unigram, g, *((continuation, obj.content_end(maskable)) if c.refill else ()))
         stats = {}
         if c.uses_discriminator:
             r, stats["disc_acc"] = self._rewards_from_D(input_ids, attention_mask, X, att, B)

@@ -402,16 +402,35 @@ def encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
     return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
 
 
-def collate(tokenizer, ids: list[list[int]], device) -> dict[str, torch.Tensor]:
-    """Pad a batch; `maskable` marks real, non-special tokens (the only ones AFA may mask)."""
-    T = max(len(x) for x in ids)
+def continuations(tokenizer, texts: list[str], ids: list[list[int]], n: int) -> list[list[int]]:
+    """Each text's next `n` tokens past what its truncated encoding `ids` kept ([] for a text that
+    was not cut): what AFA's `refill` puts into a deleted copy."""
+    added = tokenizer.num_special_tokens_to_add(pair=False)
+    full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return [f[len(x) - added:len(x) - added + n] for x, f in zip(ids, full)]
+
+
+def pad_rows(rows: list[list[int]], pad: int, T: int | None = None) -> torch.Tensor:
+    """[len(rows), T] ids, each row padded with `pad` to T (default: the longest row)."""
+    T = max(len(x) for x in rows) if T is None else T
+    out = torch.full((len(rows), T), pad, dtype=torch.long)
+    for i, x in enumerate(rows):
+        out[i, :len(x)] = torch.tensor(x, dtype=torch.long)
+    return out
+
+
+def collate(tokenizer, ids: list[list[int]], device, continuation: list[list[int]] | None = None
+            ) -> dict[str, torch.Tensor]:
+    """Pad a batch; `maskable` marks real, non-special tokens (the only ones AFA may mask); the
+    `continuation` of each text (`continuations`), when given, is padded to the longest."""
     pad = tokenizer.pad_token_id
-    input_ids = torch.full((len(ids), T), pad, dtype=torch.long)
-    for i, x in enumerate(ids):
-        input_ids[i, :len(x)] = torch.tensor(x)
+    input_ids = pad_rows(ids, pad)
+    T = input_ids.shape[1]
     attention_mask = (torch.arange(T)[None, :] < torch.tensor([len(x) for x in ids])[:, None]).long()
     batch = {"input_ids": input_ids, "attention_mask": attention_mask,
              "maskable": maskable_tokens(input_ids, attention_mask, tokenizer)}
+    if continuation is not None:
+        batch["continuation"] = pad_rows(continuation, pad, max(1, max(len(x) for x in continuation)))
     if torch.device(device).type == "cuda":  # pinned pages copy without stalling the host
         return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
     return {k: v.to(device) for k, v in batch.items()}

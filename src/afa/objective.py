@@ -4,7 +4,9 @@ discriminator, its optimizer, the sampler's generator) lives in `afa.method.AFA`
 For each example X with attention row A (the target's pi over maskable tokens) draw M masks m of
 K tokens: with probability 1-eps by attention (Plackett-Luce sampling without replacement from
 pi, or the deterministic top-K), with probability eps K uniform tokens. The masked copy X~ has
-the chosen tokens replaced by [MASK], deleted, or replaced by a unigram draw. The discriminator
+the chosen tokens replaced by [MASK], deleted, or replaced by a unigram draw. Deleted, a copy of a
+text the tokenizer cut can be refilled with the text's next tokens, one per deleted token, so that
+it is as long as its original (`refill`; otherwise D can tell a cut text's copies by length alone). The discriminator
 D sees X~ and outputs the logit z of D(X~) = P(masked). Reward, from z in log space:
     detect  (the paper's formula): r = -log(1 - D(X~)) = softplus(z)    masking that D notices pays
     deceive:                        r = -log D(X~)     = softplus(-z)   masking that D misses pays
@@ -138,9 +140,14 @@ def loss_cls(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int, mode: str = "replace",
-                unigram: torch.Tensor | None = None, generator: torch.Generator | None = None):
+                unigram: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                continuation: torch.Tensor | None = None, content_end: torch.Tensor | None = None):
     """The masked copies X~ [B*M, T]: chosen tokens replaced by `mask_id`, deleted, or replaced by
-    a draw from the `unigram` distribution over the vocabulary that is never the original token."""
+    a draw from the `unigram` distribution over the vocabulary that is never the original token.
+
+    `continuation` [B, C] (`pad_id` where a text has none) and `content_end` [B] (the position after
+    each text's last maskable token) refill deleted copies: each takes the text's next tokens past the
+    cut, one per deleted token, at the end of its content (before a trailing special token)."""
     B, M, _ = idx.shape
     ids = input_ids[:, None, :].expand(B, M, -1).clone()
     att = attention_mask[:, None, :].expand(B, M, -1).clone()
@@ -149,10 +156,13 @@ def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int
         ids = ids.masked_fill(hit, mask_id)
     elif mode == "delete":
         keep = att.bool() & ~hit
-        # stable sort puts kept tokens first, in their order; the rest becomes padding
-        order = (~keep).int().argsort(dim=-1, stable=True)
-        ids = ids.gather(-1, order).masked_fill(~keep.gather(-1, order), pad_id)
-        att = keep.gather(-1, order).long()
+        if continuation is not None:
+            ids, att = refill(ids, keep, hit.sum(-1, keepdim=True), continuation, content_end, pad_id)
+        else:
+            # stable sort puts kept tokens first, in their order; the rest becomes padding
+            order = (~keep).int().argsort(dim=-1, stable=True)
+            ids = ids.gather(-1, order).masked_fill(~keep.gather(-1, order), pad_id)
+            att = keep.gather(-1, order).long()
     elif mode == "unigram":
         if unigram is None:
             raise ValueError("masking 'unigram' needs the train split's unigram distribution")
@@ -160,6 +170,30 @@ def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int
     else:
         raise ValueError(f"unknown masking mode {mode!r}; use 'replace', 'delete' or 'unigram'")
     return ids.view(B * M, -1), att.view(B * M, -1)
+
+
+def refill(ids, keep, deleted, continuation, content_end, pad_id: int):
+    """Deleted copies [B, M, T] with up to `deleted` [B, M, 1] of the `continuation` [B, C] tokens put
+    where the content ends (`content_end` [B]): kept tokens first, in their order, then padding."""
+    B, M, T = ids.shape
+    C = continuation.shape[-1]
+    cont = continuation[:, None, :].expand(B, M, C)
+    j = torch.arange(C, device=ids.device)
+    take = (cont != pad_id) & (j < deleted)  # one per deleted token: never longer than the original
+    pos, end = torch.arange(T, device=ids.device), content_end[:, None, None]
+    # distinct sort keys: content, then the continuation, then what followed the content (a special
+    # end token, padding); dropped tokens after every kept one
+    key = torch.cat([torch.where(pos < end, pos, pos + C).expand(B, M, T), (end + j).expand(B, M, C)], -1)
+    kept = torch.cat([keep, take], -1)
+    order = (key + (~kept).long() * (T + C)).argsort(-1)
+    ids, kept = torch.cat([ids, cont], -1).gather(-1, order)[..., :T], kept.gather(-1, order)[..., :T]
+    return ids.masked_fill(~kept, pad_id), kept.long()
+
+
+def content_end(maskable: torch.Tensor) -> torch.Tensor:
+    """The position after each row's last maskable token [B] (0 for a row with none)."""
+    T = maskable.shape[-1]
+    return (maskable.long() * torch.arange(1, T + 1, device=maskable.device)).max(-1).values
 
 
 def unigram_draws(original: torch.Tensor, unigram: torch.Tensor, generator=None) -> torch.Tensor:

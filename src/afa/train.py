@@ -83,7 +83,8 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
     else:
         with autocast(device):
             L_adv, more = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"],
-                              classify=None if afa.config.uses_discriminator else eval_logits(model))
+                              classify=None if afa.config.uses_discriminator else eval_logits(model),
+                              continuation=batch.get("continuation"))
         loss = L_cls + afa.config.lambda_ * L_adv
         stats.update(more)
     if polar_ids is not None:
@@ -171,6 +172,9 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
 
     afa = (build_afa(method, tokenizer, train_ids, max_length, device, seed, val_ids)
            if method["objective"] == "afa" else None)
+    # refill: each text's next K tokens past the cut, for its deleted copies
+    train_cont = (models.continuations(tokenizer, [r["text"] for r in train_rows], train_ids, afa.config.K)
+                  if afa is not None and afa.config.refill else None)
     polar_ids = polar_token_ids(lexicon, tokenizer)
     if polar_ids is not None:
         polar_ids = polar_ids.to(device)
@@ -216,7 +220,8 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
         # disable=None: no bar when not on a terminal (Slurm, snakemake logs)
         for b in tqdm(range(first, len(batches)), desc=f"epoch {epoch}", leave=False, disable=None):
             chunk = batches[b]
-            batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device)
+            batch = models.collate(tokenizer, [train_ids[i] for i in chunk], device,
+                                   None if train_cont is None else [train_cont[i] for i in chunk])
             labels = y_train[chunk].to(device)
             step = loop["step"] + 1
             # On CPU reading stats back is free: every step is checked before its update. On a GPU

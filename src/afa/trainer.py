@@ -66,6 +66,10 @@ class AFATrainer(Trainer):
     # -------------------------------------------------------------------------- the loss
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        # AFAConfig.refill reads a `continuation` column (K ids a row, pad-padded: afa.models.continuations;
+        # remove_unused_columns=False keeps it), which the model must not see
+        continuation = inputs.get("continuation")
+        inputs = {k: v for k, v in inputs.items() if k != "continuation"}
         if not model.training:  # evaluation: the classifier's loss alone
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         loss, outputs = super().compute_loss(model, {**inputs, "output_attentions": True}, True, num_items_in_batch)
@@ -76,7 +80,8 @@ class AFATrainer(Trainer):
                              f"(D's positions); truncate the inputs or pass a larger max_length")
         A = attention_row(outputs, att, self.pooling, self.attention_tracker)
         classify = None if self.afa.config.uses_discriminator else eval_logits(model)
-        L_adv, stats = self.afa(A, ids, att, maskable_tokens(ids, att, self.special_ids), classify=classify)
+        L_adv, stats = self.afa(A, ids, att, maskable_tokens(ids, att, self.special_ids), classify=classify,
+                                continuation=continuation)
         # The Trainer divides the loss by the accumulation steps unless the model or compute_loss_func
         # normalises it over the whole step; L_adv is a per-batch mean, so it is divided here then.
         if (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None:

@@ -12,8 +12,8 @@ a trained run, outside training: on held-out sentences (a seeded draw of ``n`` f
   - ``tail``: the last K maskable tokens (deleted, the copy reads as the same text cut K tokens
     earlier, with no hole inside it);
   - ``none``: the sentence itself, unmasked;
-masks them with the run's own masking mode (D was trained on that mode only; a baseline has no D
-and uses ``masking_for_baseline``) and scores each copy with every reward the run has:
+masks them with the run's own masking mode (D was trained on that mode only, refilled deletions
+included; a baseline has no D and uses ``masking_for_baseline``) and scores each copy with every reward the run has:
 ``detect`` = softplus(z) and ``deceive`` = softplus(-z) from D's logit z (AFA runs that trained a
 D), and ``confidence_drop`` = p(y^|X) - p(y^|X~) from the target (every run).
 
@@ -162,12 +162,15 @@ class Sentence:
     tag: list[str | None]    # universal POS tag of a single-token word, else None
     maskable: list[int]      # positions AFA may mask: real, non-special tokens
     length: str              # "at_max_length" (cut by the tokenizer, or fits exactly) or "below_max_length"
+    continuation: list[int]  # the text's next tokens past the cut (AFAConfig.refill), else []
 
 
 def read_sentences(tokenizer, rows: list[dict], indices, max_length: int, polar: set[str], neutral: set[str],
-                   tagger: Tagger) -> list[Sentence]:
+                   tagger: Tagger, continuation_length: int = 0) -> list[Sentence]:
     texts = [rows[i]["text"] for i in indices]
     enc = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    cont = (models.continuations(tokenizer, texts, enc["input_ids"], continuation_length) if continuation_length
+            else [[] for _ in texts])
     special = set(tokenizer.all_special_ids)
     out = []
     for j, (i, text) in enumerate(zip(indices, texts)):
@@ -189,7 +192,7 @@ def read_sentences(tokenizer, rows: list[dict], indices, max_length: int, polar:
         out.append(Sentence(i, str(rows[i].get("id", i)), int(rows[i]["label"]), ids,
                             tokenizer.convert_ids_to_tokens(ids), kind, tag,
                             [p for p, t in enumerate(ids) if t not in special],
-                            LENGTHS[0] if len(ids) >= max_length else LENGTHS[1]))
+                            LENGTHS[0] if len(ids) >= max_length else LENGTHS[1], cont[j]))
     return out
 
 
@@ -222,7 +225,8 @@ def choose_masks(s: Sentence, K: int, seed: int) -> dict[str, list[int]] | str:
 
 @torch.no_grad()
 def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str, mask_id: int,
-          unigram: torch.Tensor | None, generator: torch.Generator | None, batch_size: int, device) -> dict:
+          unigram: torch.Tensor | None, generator: torch.Generator | None, batch_size: int, device,
+          refill: bool = False) -> dict:
     """{reward: array [N, len(MASKS)]} and, with D, its logits under "z"; columns in MASKS order."""
     z_all, drop_all = [], []
     for start in range(0, len(items), batch_size):
@@ -230,8 +234,11 @@ def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str
         batch = models.collate(tokenizer, [s.ids for s, _ in chunk], device)
         ids, att = batch["input_ids"], batch["attention_mask"]
         idx = torch.tensor([[m[c] for c in COPIES] for _, m in chunk], device=device)  # [B, copies, K]
+        refilled = ((models.pad_rows([s.continuation for s, _ in chunk], tokenizer.pad_token_id,
+                                     max(1, *(len(s.continuation) for s, _ in chunk))).to(device),
+                     obj.content_end(batch["maskable"])) if refill else ())
         X, att_X = obj.apply_masks(ids, att, idx, torch.ones_like(idx, dtype=torch.bool), mask_id,
-                                   tokenizer.pad_token_id, masking, unigram, generator)
+                                   tokenizer.pad_token_id, masking, unigram, generator, *refilled)
         B = len(chunk)
         with autocast(device):
             logits = target(ids, att).logits.float()
@@ -298,17 +305,21 @@ def discriminator_accuracy(z: np.ndarray) -> dict:
 
 def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str], tagger: Tagger, max_length: int,
           masking: str, D=None, unigram: torch.Tensor | None = None, settings: dict | None = None,
-          device="cpu") -> tuple[dict, list[dict]]:
-    """(summary, per-example rows) of one target (and its D, if any) on `rows` (held-out sentences)."""
+          device="cpu", refill: bool = False) -> tuple[dict, list[dict]]:
+    """(summary, per-example rows) of one target (and its D, if any) on `rows` (held-out sentences);
+    `refill`: deleted copies take the text's next tokens past the cut, as the run's D saw them."""
     s = check_settings(settings)
     if masking not in MASKINGS:
         raise ValueError(f"unknown masking {masking!r}; use one of {', '.join(MASKINGS)}")
     if masking == "unigram" and unigram is None:
         raise ValueError("masking 'unigram' needs the train split's unigram distribution")
+    if refill and masking != "delete":
+        raise ValueError(f"refill is a deletion option; the masking is {masking!r}")
     # a seeded subset, the same for every run, so runs are compared on the same sentences
     picked = (list(range(len(rows))) if s["n"] >= len(rows)
               else sorted(np.random.default_rng(s["seed"]).choice(len(rows), s["n"], replace=False).tolist()))
-    sentences = read_sentences(tokenizer, rows, picked, max_length, polar, neutral, tagger)
+    sentences = read_sentences(tokenizer, rows, picked, max_length, polar, neutral, tagger,
+                               max(s["K"]) if refill else 0)
     rewards = (["detect", "deceive"] if D is not None else []) + ["confidence_drop"]
     generator = torch.Generator(device=device).manual_seed(s["seed"]) if masking == "unigram" else None
     mask_id = models.mask_token_id(tokenizer)
@@ -327,7 +338,8 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
             log.warning("K=%d: no sentence has %d polar tokens with a POS-matched neutral mask", K, K)
             per_K.append(entry)
             continue
-        scored = score(items, tokenizer, target, D, masking, mask_id, unigram, generator, s["batch_size"], device)
+        scored = score(items, tokenizer, target, D, masking, mask_id, unigram, generator, s["batch_size"], device,
+                       refill)
         length = np.array([x.length for x, _ in items])
         groups = {"all": np.ones(len(items), dtype=bool)}
         if len(set(length)) > 1:  # split by length only where the split has both kinds
@@ -354,7 +366,7 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
                              **({"logit": {c: float(scored["z"][j, i]) for i, c in enumerate(MASKS)}}
                                 if D is not None else {})})
     lengths = collections.Counter(x.length for x in sentences)
-    summary = {"masking": masking, "rewards": rewards, "sentences": len(sentences),
+    summary = {"masking": masking, "refill": refill, "rewards": rewards, "sentences": len(sentences),
                "sentences_by_length": {g: lengths[g] for g in LENGTHS},
                "maskable_tokens": {k: kinds[k] for k in ("polar", "neutral", "other")}, "per_K": per_K, "rows": table,
                "controls": CONTROLS, "readings": {r: READINGS[r] for r in rewards}}
@@ -364,7 +376,7 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
 # ----------------------------------------------------------------------------- a trained run
 
 def load_adversary(run_dir: Path, masking_for_baseline: str, device):
-    """(D or None, masking, unigram or None, what the run is) from a run folder."""
+    """(D or None, masking, refill, unigram or None, what the run is) from a run folder."""
     from afa.method import AFA, AFAConfig
 
     if (run_dir / "afa_config.json").exists():
@@ -373,7 +385,7 @@ def load_adversary(run_dir: Path, masking_for_baseline: str, device):
                                     "(an interrupted save? retrain the run)")
         afa = AFA.from_pretrained(run_dir, device)
         unigram = afa.unigram if afa.unigram.numel() else None
-        return afa.D, afa.config.masking, unigram, "afa"
+        return afa.D, afa.config.masking, afa.config.refill, unigram, "afa"
     metrics = run_dir / "train_metrics.json"
     method = read_json(metrics)["method"] if metrics.exists() else {"objective": "baseline"}
     if method.get("objective") == "afa":
@@ -381,8 +393,8 @@ def load_adversary(run_dir: Path, masking_for_baseline: str, device):
         config = AFAConfig.from_dict(method)
         log.warning("%s: an AFA run without afa.safetensors (trained before D was saved): confidence_drop only",
                     run_dir)
-        return None, config.masking, None, "afa_without_saved_D"
-    return None, masking_for_baseline, None, "baseline"
+        return None, config.masking, config.refill, None, "afa_without_saved_D"
+    return None, masking_for_baseline, False, None, "baseline"
 
 
 def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
@@ -405,14 +417,14 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
             raise ValueError("the probe needs NLTK's POS tagger: pass --resources (the prepare_attack_resources folder)")
         tagger = nltk_tagger(resources)
     tokenizer, model, spec, rows, device = open_run(run_dir, data_dir, "validation", device)
-    D, masking, unigram, kind = load_adversary(run_dir, s["masking_for_baseline"], device)
+    D, masking, refill, unigram, kind = load_adversary(run_dir, s["masking_for_baseline"], device)
     if masking == "unigram" and unigram is None:
         from afa.data import read_prepared
 
         train_ids = models.encode(tokenizer, [r["text"] for r in read_prepared(data_dir, "train")], spec["max_length"])
         unigram = unigram_distribution(train_ids, len(tokenizer), tokenizer.all_special_ids).to(device)
     summary, examples = probe(model, tokenizer, rows, polar, neutral, tagger, spec["max_length"], masking, D, unigram,
-                              s, device)
+                              s, device, refill)
     result = {**(meta or {}), "run_kind": kind, "split": "validation", **summary, "settings": s}
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)
