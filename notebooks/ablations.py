@@ -19,7 +19,9 @@
 # `disc.layers` is the discriminator's number of blocks). Per value: accuracy on the report split
 # and the best validation accuracy of training, mean [95 % t-interval] over seeds, and the paired
 # difference to the live method's own value (the same seeds: seed s shares the data order and
-# initial draw), mean [95 % t-interval] over seeds. The baseline's report accuracy is the dashed
+# initial draw), mean [95 % t-interval] over seeds, left empty where the two trained on different
+# numbers of rows (`n_train`: IMDB's K runs use a 5,000-review subset, the live default the full
+# split, so their difference would be the data's as much as K's). The baseline's report accuracy is the dashed
 # line. Nothing here chooses a value: the report split is shown to compare with the paper's
 # figures; a choice would read the validation column only.
 
@@ -48,9 +50,9 @@ from afa.tables import load_runs, sweep_variants
 
 runs = load_runs(accuracy_files)
 # models/<dataset>/<model>/<method>/seed<N>/train_metrics.json
-val = {tuple(Path(f).parts[-5:-2]) + (int(Path(f).parts[-2][4:]),): json.load(open(f))["val_acc"]
-       for f in train_metric_files}
-runs["val_acc"] = [val.get((r.dataset, r.model, r.method, r.seed), np.nan) for r in runs.itertuples()]
+metrics = {tuple(Path(f).parts[-5:-2]) + (int(Path(f).parts[-2][4:]),): json.load(open(f)) for f in train_metric_files}
+for column, field in (("val_acc", "val_acc"), ("n_train", "n_train")):
+    runs[column] = [metrics.get((r.dataset, r.model, r.method, r.seed), {}).get(field, np.nan) for r in runs.itertuples()]
 KEYS = ["dataset", "model"]
 pd.set_option("display.max_colwidth", None)  # the reasons a sweep did not run, whole
 
@@ -72,10 +74,14 @@ for key in sweeps:
             h = h.set_index("seed")
             shared = sorted(set(h.index) & set(ref.index))
             row = {"parameter": key, "dataset": dataset, "model": model, "value": variants[method],
-                   "label": str(variants[method]), "method": method, "default": method == live}
+                   "label": str(variants[method]), "method": method, "default": method == live,
+                   "n_train": "/".join(str(int(n)) for n in sorted(h.n_train.dropna().unique()))}
             for metric in ("accuracy", "val_acc"):
                 row.update({f"{metric}_{k}": v for k, v in interval(100 * h[metric].dropna()).items()})
-            if method != live and len(shared) >= 2:
+            # a variant trained on a subset (per_method train_overrides) is not paired with the default:
+            # the difference would be the train size's as much as the setting's
+            same_data = set(h.n_train.dropna()) == set(ref.n_train.dropna())
+            if method != live and len(shared) >= 2 and same_data:
                 d = interval(100 * (h.accuracy[shared] - ref.accuracy[shared]))
                 row.update({"diff_vs_default": d["mean"], "diff_low": d["low"], "diff_high": d["high"]})
             rows.append(row)
@@ -83,7 +89,7 @@ for key in sweeps:
         grid = ", ".join(f"{m} ({key} {v})" for m, v in variants.items()) or "none"
         missing.append({"parameter": key, "why": f"not run: fewer than two values of {key} among the runs "
                                                  f"(method_settings vary it in: {grid})"})
-table = pd.DataFrame(rows, columns=["parameter", "dataset", "model", "value", "label", "method", "default"]
+table = pd.DataFrame(rows, columns=["parameter", "dataset", "model", "value", "label", "method", "default", "n_train"]
                      + [f"{m}_{k}" for m in ("accuracy", "val_acc") for k in ("mean", "low", "high", "seeds")]
                      + ["diff_vs_default", "diff_low", "diff_high"])
 baseline = {k: interval(100 * g.accuracy) for k, g in runs[runs.method == "baseline"].groupby(KEYS)}
