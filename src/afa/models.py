@@ -410,9 +410,9 @@ def continuations(tokenizer, texts: list[str], ids: list[list[int]], n: int) -> 
     return [f[len(x) - added:len(x) - added + n] for x, f in zip(ids, full)]
 
 
-def pad_rows(rows: list[list[int]], pad: int, T: int | None = None) -> torch.Tensor:
-    """[len(rows), T] ids, each row padded with `pad` to T (default: the longest row)."""
-    T = max(len(x) for x in rows) if T is None else T
+def pad_rows(rows: list[list[int]], pad: int) -> torch.Tensor:
+    """[len(rows), T] ids, each row padded with `pad` to the longest, T."""
+    T = max(len(x) for x in rows)
     out = torch.full((len(rows), T), pad, dtype=torch.long)
     for i, x in enumerate(rows):
         out[i, :len(x)] = torch.tensor(x, dtype=torch.long)
@@ -430,7 +430,7 @@ def collate(tokenizer, ids: list[list[int]], device, continuation: list[list[int
     batch = {"input_ids": input_ids, "attention_mask": attention_mask,
              "maskable": maskable_tokens(input_ids, attention_mask, tokenizer)}
     if continuation is not None:
-        batch["continuation"] = pad_rows(continuation, pad, max(1, max(len(x) for x in continuation)))
+        batch["continuation"] = pad_rows(continuation, pad)  # [B, 0] when no text of the batch was cut
     if torch.device(device).type == "cuda":  # pinned pages copy without stalling the host
         return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
     return {k: v.to(device) for k, v in batch.items()}

@@ -100,14 +100,16 @@ def max_length(dataset, model):
     return (per_model(model).get("max_length") or {}).get(dataset) or config["max_length"][dataset]
 
 
-def runs(pattern, datasets=None, methods=None, models=None, ablations=False, **extra):
+def runs(pattern, datasets=None, methods=None, models=None, ablations=False, seeds=None, **extra):
     """`pattern` for every (dataset, model, method, seed) run of the configuration (of `methods`
-    and `models` only, when given; with the ablation-only runs when `ablations`)."""
+    and `models` only, when given, and of the seeds `seeds` names for a dataset, dataset -> seeds,
+    when it names the dataset; with the ablation-only runs when `ablations`)."""
     return list(dict.fromkeys(
         pattern.format(dataset=ds, model=m, method=meth, seed=s, **extra)
         for ds in (datasets or config["datasets"])
         for m, meth, s in combos(ds) + (ablation_combos(ds) if ablations else [])
-        if (methods is None or meth in methods) and (models is None or m in models)))
+        if (methods is None or meth in methods) and (models is None or m in models)
+        and s in (seeds or {}).get(ds, [s])))
 
 
 def alignment_pairs():

@@ -96,10 +96,9 @@ def probe_runs(pattern):
     them), of the seeds `probe.seeds` names for the dataset (none named: every seed)."""
     if not PROBE:
         return []
-    wanted, seeds = PROBE.get("datasets"), PROBE.get("seeds") or {}
+    wanted = PROBE.get("datasets")
     datasets = [d for d in config["datasets"] if lexicon_source(d) and (wanted is None or d in wanted)]
-    return list(dict.fromkeys(pattern.format(dataset=ds, model=m, method=meth, seed=s)
-                              for ds in datasets for m, meth, s in combos(ds) if s in seeds.get(ds, [s])))
+    return runs(pattern, datasets, seeds=PROBE.get("seeds")) if datasets else []
 
 
 def probe_lexicon(wc):

@@ -231,12 +231,11 @@ def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str
     z_all, drop_all = [], []
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
-        batch = models.collate(tokenizer, [s.ids for s, _ in chunk], device)
+        batch = models.collate(tokenizer, [s.ids for s, _ in chunk], device,
+                               [s.continuation for s, _ in chunk] if refill else None)
         ids, att = batch["input_ids"], batch["attention_mask"]
         idx = torch.tensor([[m[c] for c in COPIES] for _, m in chunk], device=device)  # [B, copies, K]
-        refilled = ((models.pad_rows([s.continuation for s, _ in chunk], tokenizer.pad_token_id,
-                                     max(1, *(len(s.continuation) for s, _ in chunk))).to(device),
-                     obj.content_end(batch["maskable"])) if refill else ())
+        refilled = (batch["continuation"], obj.content_end(batch["maskable"])) if refill else ()
         X, att_X = obj.apply_masks(ids, att, idx, torch.ones_like(idx, dtype=torch.bool), mask_id,
                                    tokenizer.pad_token_id, masking, unigram, generator, *refilled)
         B = len(chunk)
