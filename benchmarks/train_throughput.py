@@ -57,10 +57,19 @@ def main():
     afa = (build_afa(cfg["method_settings"]["afa"], tok, ids, a.max_length, "cpu", 0) if a.method == "afa" else None)
     model.train()
 
-    plain = batch_order(lengths, batch_size, 1, 0)
-    loops = {"pipeline": plain, f"pipeline, buckets {a.buckets}": batch_order(lengths, batch_size, 1, 0, a.buckets),
-             "minimal": plain, "minimal, fused": plain}
     need = a.steps + a.round  # one warm-up round
+
+    def epochs(buckets=0):
+        """Batches of as many epochs as `need` steps take (the sample has fewer batches than that)."""
+        out, epoch = [], 0
+        while len(out) < need:
+            out += batch_order(lengths, batch_size, 1, epoch, buckets)
+            epoch += 1
+        return out[:need]
+
+    plain = epochs()
+    loops = {"pipeline": plain, f"pipeline, buckets {a.buckets}": epochs(a.buckets),
+             "minimal": plain, "minimal, fused": plain}
     opts = {name: torch.optim.AdamW(model.parameters(), lr=1e-5, fused=name != "minimal") for name in loops}
     padded = {name: [models.collate(tok, [ids[i] for i in b], "cpu") for b in batches[:need]]
               for name, batches in loops.items() if name.startswith("minimal")}

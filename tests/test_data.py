@@ -33,9 +33,12 @@ def test_config_schema_takes_its_dataset_names_from_the_registry():
     assert schema["$defs"]["dataset"]["enum"] == schema["$defs"]["rationale_dataset"]["enum"] == []
     text = (REPO / "config" / "schema.yaml").read_text()
     assert not [name for name in data.DATASETS if re.search(rf"\b{name}\b", text)]
-    snakefile = (REPO / "workflow" / "Snakefile").read_text()
-    assert 'schema["$defs"]["dataset"]["enum"] = list(afa_data.DATASETS)' in snakefile
-    assert data.rationale_datasets() == ["eraser_movies", "sst_phrases"]
+    from afa import config_check
+
+    filled = config_check.filled_schema(REPO / "config" / "schema.yaml")  # what the workflow validates with
+    assert filled["$defs"]["dataset"]["enum"] == list(data.DATASETS)
+    assert filled["$defs"]["rationale_dataset"]["enum"] == data.rationale_datasets() == ["eraser_movies", "sst_phrases"]
+    assert "config_check.filled_schema(schema_path)" in (REPO / "workflow" / "Snakefile").read_text()
 
 
 def test_sample_checksums_match():
@@ -99,6 +102,49 @@ def texts(data_dir, split):
 def test_sentences_are_rows_inside_no_other_row():
     keys = ["good film 1", "good film 11", "good film", "film 1", "a quiet film", "quiet film"]
     assert data.maximal_texts(keys) == ["good film 1", "good film 11", "a quiet film"]
+
+
+def span_by_span(keys):
+    """The definition of maximal_texts, spelt out: every proper span of every text looked up."""
+    distinct = dict.fromkeys(keys)
+    inside = {" ".join(t[i:j]) for k in distinct for t in [k.split()] for i in range(len(t))
+              for j in range(i + 1, len(t) + 1 - (i == 0))} & set(distinct)
+    return [k for k in distinct if k not in inside]
+
+
+def test_maximal_texts_agree_with_the_span_by_span_definition_on_random_phrase_sets():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(300):  # few words, so that texts repeat inside one another in every way
+        vocab = [f"w{i}" for i in range(rng.randint(1, 4))]
+        keys = []
+        for _ in range(rng.randint(1, 6)):
+            toks = [rng.choice(vocab) for _ in range(rng.randint(1, 8))]
+            keys.append(" ".join(toks))
+            for _ in range(rng.randint(0, 5)):
+                i = rng.randrange(len(toks))
+                keys.append(" ".join(toks[i:rng.randint(i + 1, len(toks))]))
+        rng.shuffle(keys)
+        assert data.maximal_texts(keys) == span_by_span(keys), keys
+
+
+@pytest.mark.parametrize("row", ["varied", "one word repeated"])
+def test_one_20000_word_row_does_not_stall_the_sentence_split(tmp_path, row):
+    """The span-by-span search grew as n^3 in a row's words (250 words 0.09 s, 1,000 words 4.7 s:
+    a 20,000-word row about ten hours). Linear now: the whole split takes seconds."""
+    import random
+    import time
+
+    rng = random.Random(1)
+    words = ["good", "bad", "film", "the", "a"]
+    long = " ".join(rng.choice(words) for _ in range(20_000)) if row == "varied" else " ".join(["a"] * 20_000)
+    rows = [{"idx": i, "text": f"{rng.choice(words)} film {i}", "label": i % 2} for i in range(300)]
+    rows += [{"idx": 300, "text": long, "label": 1}, {"idx": 301, "text": "a a", "label": 0}]
+    start = time.process_time()
+    kept, validation, record = data.split_sentences(rows, 0.5, random.Random(0))
+    assert time.process_time() - start < 30  # a bound for a hang, not a speed target (span by span: hours)
+    assert record["sentences_found"] == 301  # the 300 short rows and the long one; "a a" lies inside it
 
 
 def test_sentence_split_shares_no_text_with_train(phrases, tmp_path):
@@ -189,6 +235,34 @@ def test_invalid_json_line(mirror):
         f.write('{"text": "ok", "label": 0}\n{oops\n')
     with pytest.raises(DataError, match=r":2: not valid JSON"):
         data.load_split(mirror, "sst2", "train")
+
+
+@pytest.mark.parametrize("lines, message", [
+    ([b'{"text": "ok", "label": 0}', b'{"text": "caf\xe9", "label": 1}'],
+     r"train\.jsonl\.gz:2: not UTF-8 text \(byte 0xe9 at column 14\)"),
+    ([b'{"text": "ok", "label": 0}', b'5'], r"train\.jsonl\.gz:2: a record must be a JSON object, got int '5'"),
+    ([b'["text", 0]'], r"train\.jsonl\.gz:1: a record must be a JSON object, got list"),
+    ([b'{"text": "bad \\ud800 text", "label": 0}'],
+     r"train\.jsonl\.gz:1: field 'text' holds a lone surrogate '\\ud800' at character 4, which is not text"),
+])
+def test_bad_bytes_and_records_name_file_and_line(mirror, lines, message):
+    with gzip.open(mirror / "sst2" / "train.jsonl.gz", "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    with pytest.raises(DataError, match=message):
+        data.load_split(mirror, "sst2", "train")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("rationale_mask", [0, "x"], r"eraser_movies/train\.jsonl\.gz:1: 'rationale_mask'\[1\] is 'x', not 0 or 1"),
+    ("rationale_mask", [0, 2], r":1: 'rationale_mask'\[1\] is 2, not 0 or 1"),
+    ("tokens", ["good", None], r":1: 'tokens'\[1\] is None, not a non-empty string"),
+    ("tokens", ["good", "\ud800"], r":1: field 'tokens' holds a lone surrogate"),
+])
+def test_bad_rationale_fields_name_file_line_and_field(tmp_path, field, value, message):
+    row = {"annotation_id": "a", "label": 1, "text": "good film", "tokens": ["good", "film"], "rationale_mask": [1, 0], field: value}
+    write_gz(tmp_path / "eraser_movies" / "train.jsonl.gz", [row])
+    with pytest.raises(DataError, match=message):
+        data.load_split(tmp_path, "eraser_movies", "train")
 
 
 @pytest.mark.parametrize("option", ["validation_fraction", "validation_sentence_fraction"])

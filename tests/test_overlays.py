@@ -36,6 +36,14 @@ def test_overlay_builds_its_dag(overlay):
     assert re.search(r"^total\s+\d+", r.stdout, re.M) or "Nothing to be done" in r.stdout, r.stdout[-2000:]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_afa_check_config_accepts_every_overlay(overlay):
+    stack = ["paper.yaml", "mirror.yaml", *STACKED.get(overlay, []), overlay]
+    r = subprocess.run(["afa", "check-config", "--configfile", *(f"config/{o}" for o in stack)], cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("config OK: outdir "), r.stderr
+
+
 def test_no_two_overlays_write_one_outdir():
     """Each overlay's results are its own folder (results/paper is the claims overlay's alone): two
     overlays on one outdir would take each other's committed outputs as up to date."""

@@ -83,7 +83,7 @@ def test_checkpoint_from_other_settings_is_not_resumed(prepared, tmp_path):
     changed = {**SETTINGS, "train": {**SETTINGS["train"], "lr": 5e-4}}
     assert train(prepared, run, changed).wait() == 0
     log = (tmp_path / "r.log").read_text()
-    assert "settings or data changed since it was written" in log
+    assert "settings, data or training code changed since it was written" in log
     assert json.loads((run / "train_metrics.json").read_text())["resumed_at_step"] is None
 
 

@@ -64,6 +64,31 @@ def with_afa(**over):
     ({"claims": {"live": "afa_typo"}}, "claims.live is 'afa_typo', which method_settings does not define"),
     ({"claims": {"control_seeds": [2]}}, "claims.control_seeds [2] are also seeds of 'sst2'"),
     ({"claims": {"control_seeds": [-1]}}, "-1 is less than the minimum of 0"),
+    # misspelt keys and names: each stops before any job, naming where it is
+    ({"train": {"epoch": 1}}, "config: train: Additional properties are not allowed ('epoch' was unexpected)"),
+    ({"model_settings": {"scratch": {"kind": "scratch", "d_modle": 32}}},
+     "config: model_settings.scratch: Additional properties are not allowed ('d_modle' was unexpected)"),
+    ({"model_settings": {"minilm": {"kind": "hf", "name_or_path": "x", "train": {"lr": 1e-5, "batchsize": 8}}}},
+     "config: model_settings.minilm.train: Additional properties are not allowed ('batchsize' was unexpected)"),
+    (with_afa(lamda=0.5), "config: method_settings.afa: Additional properties are not allowed ('lamda' was unexpected)"),
+    ({"method_overrides": {"imdb": {"afa": {"entropy_wieght": 0}}}},
+     "config: method_overrides.imdb.afa: Additional properties are not allowed ('entropy_wieght' was unexpected)"),
+    ({"train_overrides": {"sst2": {"epochs": 2, "ptience": 1}}},
+     "config: train_overrides.sst2: Additional properties are not allowed ('ptience' was unexpected)"),
+    ({"per_method": {"afa": {"train_overrides": {"imdb": {"max_trian": 5}}}}},
+     "config: per_method.afa.train_overrides.imdb: Additional properties are not allowed ('max_trian' was unexpected)"),
+    ({"deletion": {"overrides": {"sst2": {"levels": [0, 3]}}}},
+     "config: deletion.overrides.sst2.levels.0: 0 is not valid under any of the given schemas"),
+    ({"deletion": {"model_overrides": {"scratch": {"random_draw": 1}}}},
+     "config: deletion.model_overrides.scratch: Additional properties are not allowed ('random_draw' was unexpected)"),
+    ({"deletion": {"model_overrides": {"scratchy": {"random_draws": 1}}}},
+     "config: deletion.model_overrides lists 'scratchy', which model_settings does not define"),
+    ({"threads": {"trian": 1}}, "config: threads: Additional properties are not allowed ('trian' was unexpected)"),
+    ({"resources": {"train": {"mem": 100}}}, "config: resources.train: Additional properties are not allowed ('mem' was unexpected)"),
+    ({"robustness": {"methods": ["afaa"]}}, "config: robustness.methods lists 'afaa', which method_settings does not define"),
+    ({"robustness": {"models": ["scratchy"]}}, "config: robustness.models lists 'scratchy', which model_settings does not define"),
+    ({"claims": {"control_models": ["scratchy"]}}, "config: claims.control_models lists 'scratchy', which model_settings does not define"),
+    ({"ablations": {"models": ["scratchy"]}}, "config: ablations.models lists 'scratchy', which model_settings does not define"),
 ])
 def test_bad_config_stops_before_any_job(workdir, overrides, message):
     r = snakemake(workdir, overrides, "-n")
@@ -80,6 +105,69 @@ def test_config_value_reaching_a_shell_is_quoted(workdir):
     assert not (workdir / "PWNED").exists()
     assert "m; touch PWNED does not exist (config: data.mirror)" in r.stdout + r.stderr
     assert not (workdir / "results/sample/data/sst2/source.json").exists()
+
+
+def test_a_yaml_error_in_the_base_config_names_file_line_and_column(workdir):
+    with open(workdir / "config" / "config.yaml", "a") as f:
+        f.write("extra: {open: [1, 2}\n")
+    line = len((workdir / "config" / "config.yaml").read_text().splitlines())
+    r = snakemake(workdir, {}, "-n")
+    assert r.returncode != 0
+    assert f"config/config.yaml:{line}:" in r.stderr + r.stdout and "not valid YAML" in r.stderr + r.stdout
+    assert not (workdir / "results").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("train: {epochs: 1\n  bad: [\n", "afa check-config: error: bad.yaml:2:6: not valid YAML (expected ',' or '}', but got ':')"),
+    (None, "afa check-config: error: bad.yaml: no such config file"),
+    ("train: {epoch: 1}\n", "afa check-config: error: config: train: Additional properties are not allowed ('epoch' was unexpected)"),
+    ("- a\n- b\n", "afa check-config: error: bad.yaml: a config file must map keys to values, got a list"),
+])
+def test_afa_check_config_names_the_file_line_or_key_of_a_bad_overlay(workdir, text, message):
+    """snakemake parses --configfile itself, before the workflow's code runs: a syntax error there
+    names no file and a missing file is a traceback. `afa check-config` says which, in one line."""
+    if text is not None:
+        (workdir / "bad.yaml").write_text(text)
+    r = subprocess.run(["afa", "check-config", "--configfile", "bad.yaml"], cwd=workdir, capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip() == message
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_a_cuda_device_this_machine_lacks_stops_before_any_job(workdir):
+    r = snakemake(workdir, {"model_settings": {"minilm": {"kind": "hf", "name_or_path": "x", "train": {"device": "cuda:1"}}}}, "-n")
+    assert r.returncode != 0
+    assert "config: model_settings.minilm.train.device is 'cuda:1' but this torch is built without CUDA" in r.stdout + r.stderr
+    assert not (workdir / "results").exists()
+
+
+@pytest.mark.parametrize("outdir", ["my results", "inj$(touch PWNED)x", "it's `touch PWNED`"])
+def test_an_outdir_with_shell_characters_runs_as_written_and_runs_nothing_else(workdir, outdir):
+    """Every path reaches the shell quoted: the train job (which also gets the lexicon, a path under
+    outdir) runs, writes under that very folder, and no command hidden in the name runs."""
+    target = f"{outdir}/models/sst2/scratch/baseline/seed1/train_metrics.json"
+    r = snakemake(workdir, {"outdir": outdir, "datasets": ["sst2"], "data": {"source": "sample", "max_train": 100},
+                            "train": {"epochs": 1}}, target)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "--lexicon " + shlex.quote(f"{outdir}/data/sst_phrases/lexicon.json") in r.stdout + r.stderr
+    assert (workdir / target).exists()
+    assert not list(workdir.rglob("PWNED"))
+
+
+@pytest.mark.parametrize("lost", ["tokenizer", "afa_model.json"])
+def test_a_run_file_deleted_by_hand_trains_the_run_again(workdir, lost):
+    """An evaluation reads the run's tokenizer/ and afa_model.json as well as its weights: with one
+    gone, an evaluation run again retrains the run first, instead of failing on the missing file.
+    (While every result is up to date, snakemake leaves a missing intermediate file missing, as it
+    does the models that results/paper's report renders without.)"""
+    small = {"datasets": ["sst2"], "data": {"source": "sample", "max_train": 100}, "train": {"epochs": 1}}
+    target = "results/sample/eval/accuracy/sst2/scratch/baseline/seed1.json"
+    assert snakemake(workdir, small, target).returncode == 0
+    path = workdir / "results/sample/models/sst2/scratch/baseline/seed1" / lost
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+    r = snakemake(workdir, small, target, "-n", "--forcerun", "evaluate_accuracy")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"^rule train:\n(    .*\n)*?    reason: Missing output files: .*" + re.escape(lost), r.stdout, re.M), r.stdout
 
 
 def test_every_evaluation_has_one_name_for_module_command_rule_and_settings(workdir):

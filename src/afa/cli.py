@@ -14,6 +14,7 @@ from pathlib import Path
 
 from afa.data import DataError
 from afa.evaluation import EVALUATIONS
+from afa.io import Busy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--html", type=Path)
     r.add_argument("--parameters", default="{}", help="JSON: papermill parameters")
 
+    cc = sub.add_parser("check-config", parents=[common],
+                        help="check the workflow's configuration (config/config.yaml and overlays): YAML syntax with "
+                             "file and line, then the schema, naming the bad key; run from the repository root")
+    cc.add_argument("--configfile", nargs="*", default=[], type=Path, help="overlays, as given to snakemake")
+
     s = sub.add_parser("make-sample", parents=[common], help="draw the embedded sample from a mirror (maintainers)")
     s.add_argument("--mirror", required=True, type=Path)
     s.add_argument("--out", required=True, type=Path)
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                         filename=args.log)
     try:
         run(args)
-    except (DataError, FileNotFoundError, FloatingPointError, ValueError) as e:
+    except (Busy, DataError, FileExistsError, FileNotFoundError, FloatingPointError, ValueError) as e:
         # One line that names the culprit, on the terminal and in the log file.
         if args.log:
             logging.exception("%s", e)  # the traceback goes to the log; the terminal gets one line
@@ -142,6 +148,11 @@ def run(args) -> None:
         from afa.report import render
 
         render(args.notebook, args.out, args.html, parse_settings(args.parameters))
+    elif args.step == "check-config":
+        from afa.config_check import check
+
+        config = check(args.configfile)
+        print(f"config OK: outdir {config['outdir']}, datasets {', '.join(config['datasets'])}")
     elif args.step == "make-sample":
         from afa.sample import make_sample
 

@@ -186,16 +186,26 @@ def verify_checksum(root: Path, path: Path) -> None:
 
 
 def read_jsonl_gz(path: Path) -> list[dict]:
+    """The JSON objects of a gzipped JSON-lines file; bad bytes, JSON or records name the line."""
     records = []
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
+        with gzip.open(path, "rb") as f:  # bytes, decoded per line: a bad byte is reported at its line
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column "
+                                    f"{e.start + 1})") from None
                 if not line.strip():
                     continue
                 try:
-                    records.append(json.loads(line))
+                    rec = json.loads(line)
                 except json.JSONDecodeError as e:
                     raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                if not isinstance(rec, dict):
+                    raise DataError(f"{path}:{lineno}: a record must be a JSON object, got {type(rec).__name__} "
+                                    f"{line.strip()[:40]!r}")
+                records.append(rec)
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise DataError(f"{path}: truncated or corrupt gzip file ({e})") from None
     return records
@@ -231,6 +241,7 @@ def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | N
         text = spec.clean(text)
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{where}: record has no non-empty 'text' field")
+    check_unicode(text, where, "text")
     rid = rec.get(spec.id_field) if spec.id_field else None
     out = {"id": str(lineno if rid is None else rid), "text": text, "label": label}
     if spec.has_rationales:
@@ -238,6 +249,13 @@ def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | N
         if not isinstance(tokens, list) or not isinstance(mask, list) or len(tokens) != len(mask):
             raise DataError(f"{where}: rationale dataset needs 'tokens' and 'rationale_mask' "
                             "lists of equal length")
+        bad = next((i for i, t in enumerate(tokens) if not isinstance(t, str) or not t), None)
+        if bad is not None:
+            raise DataError(f"{where}: 'tokens'[{bad}] is {tokens[bad]!r}, not a non-empty string")
+        check_unicode(" ".join(tokens), where, "tokens")
+        bad = next((i for i, m in enumerate(mask) if isinstance(m, bool) or m not in (0, 1)), None)
+        if bad is not None:
+            raise DataError(f"{where}: 'rationale_mask'[{bad}] is {mask[bad]!r}, not 0 or 1")
         out["tokens"], out["rationale_mask"] = tokens, [int(m) for m in mask]
         out["text"] = " ".join(tokens)  # keeps token i of the rationale = word i of the text
         if "token_labels" in rec:  # SST: each word's own 0-4 sentiment, for other rationale rules
@@ -245,6 +263,15 @@ def normalise(rec: dict, spec: DatasetSpec, path: Path, lineno: int) -> dict | N
                 raise DataError(f"{where}: 'token_labels' must be a list as long as 'tokens'")
             out["token_labels"] = rec["token_labels"]
     return out
+
+
+def check_unicode(text: str, where: str, field: str) -> None:
+    """JSON can carry a lone surrogate ("\\ud800"), which no UTF-8 writer or tokenizer takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DataError(f"{where}: field {field!r} holds a lone surrogate {text[e.start]!r} at character "
+                        f"{e.start}, which is not text") from None
 
 
 def load_split(root: Path, dataset: str, split: str) -> list[dict]:
@@ -394,29 +421,58 @@ def text_key(text: str) -> str:
     return " ".join(text.split())
 
 
-def token_spans(text: str) -> set[str]:
-    """Every run of whole tokens of `text` (a text key), the text itself included."""
-    toks = text.split()
-    return {" ".join(toks[i:j]) for i in range(len(toks)) for j in range(i + 1, len(toks) + 1)}
+class SpanIndex:
+    """Which of a set of texts lie inside a text as a run of whole tokens.
+
+    Every prefix of every indexed text (a chain of hashes, one step per token) is kept, so the walk
+    from a start token stops as soon as no indexed text continues it. The walk is also capped at
+    the longest indexed text other than the one walked (a text holds only shorter ones), so one very
+    long row, even one word repeated, costs time linear in its length rather than cubic. A hash hit
+    is checked against the tokens themselves: a collision costs time, never a wrong answer.
+    """
+
+    def __init__(self, keys):
+        self.keys = {}  # full hash -> the keys with that hash
+        self.prefixes = set()
+        lengths = []
+        for key in dict.fromkeys(keys):
+            h = 0
+            toks = key.split()
+            for t in toks:
+                h = hash((h, t))
+                self.prefixes.add(h)
+            self.keys.setdefault(h, []).append(key)
+            lengths.append(len(toks))
+        self.top2 = sorted(lengths, reverse=True)[:2] + [0, 0]
+
+    def proper_spans(self, text: str) -> set[str]:
+        """The indexed texts, other than `text` itself, that are runs of whole tokens of `text`."""
+        toks = text.split()
+        n, found = len(toks), set()
+        longest_other = self.top2[1] if n == self.top2[0] else self.top2[0]
+        cap = min(n - 1, longest_other)
+        for i in range(n):
+            h = 0
+            for j in range(i, min(n, i + cap)):
+                h = hash((h, toks[j]))
+                if h not in self.prefixes:
+                    break
+                if h in self.keys:
+                    span = toks[i:j + 1]
+                    found.update(k for k in self.keys[h] if k.split() == span)
+        return found
 
 
 def maximal_texts(keys: list[str]) -> list[str]:
     """The distinct texts that lie inside no other text as a run of whole tokens, first-seen order.
 
     On phrase data these are the sentences; found from the rows alone, so the sample, a mirror
-    and the hub agree. Each text looks up its own proper spans in the set of texts: about
-    (tokens^2 / 2) set lookups per row, seconds for SST-2's 67k rows.
+    and the hub agree. Linear in each text's length (`SpanIndex`): a 20,000-word row takes a
+    fraction of a second (tests/test_data.py), where the span-by-span search took hours.
     """
-    distinct = dict.fromkeys(keys)  # a dict, not a set: its order does not depend on the hash seed
-    inside = set()
-    for key in distinct:
-        toks = key.split()
-        n = len(toks)
-        for i in range(n):
-            for j in range(i + 1, n + 1 - (i == 0)):  # proper spans only: (0, n) is the text itself
-                span = " ".join(toks[i:j])
-                if span in distinct:
-                    inside.add(span)
+    distinct = list(dict.fromkeys(keys))  # first-seen order, independent of the hash seed
+    index = SpanIndex(distinct)
+    inside = set().union(*(index.proper_spans(k) for k in distinct))
     return [k for k in distinct if k not in inside]
 
 
@@ -434,7 +490,8 @@ def split_sentences(train: list[dict], fraction: float,
     sentences = maximal_texts(keys)
     n_held = max(1, round(len(sentences) * fraction))
     held = set(rng.sample(sentences, n_held))
-    covered = set().union(*(token_spans(s) for s in held))
+    index = SpanIndex(keys)
+    covered = held.union(*(index.proper_spans(s) for s in held))  # the train texts inside a held-out sentence
     validation, kept, seen, dropped = [], [], set(), 0
     for rec, key in zip(train, keys):
         if key in held and key not in seen:

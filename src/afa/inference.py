@@ -36,9 +36,17 @@ def autocast(device):
     return torch.autocast(device_type=kind, dtype=torch.bfloat16, enabled=kind == "cuda")
 
 
-def pick_device(setting: str = "auto") -> str:
+def pick_device(setting: str = "auto", option: str = "device") -> str:
+    """"auto": a GPU when torch sees one, else the CPU. A named CUDA device that torch cannot use
+    here stops with one line naming `option` (not torch's AssertionError at the first tensor)."""
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(setting).type == "cuda":
+        index = torch.device(setting).index or 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            why = ("this torch is built without CUDA" if torch.version.cuda is None
+                   else f"torch sees {torch.cuda.device_count()} CUDA device(s) on this machine")
+            raise ValueError(f"{option} is {setting!r} but {why}; use 'auto' or 'cpu'")
     return setting
 
 

@@ -1,16 +1,99 @@
-"""Atomic writes: a failed or killed job must never leave a half-written result behind."""
+"""Writes that a failed, killed or concurrent job cannot leave half done.
+
+- `atomic_path`: a file appears whole or not at all.
+- `exclusive`: one process at a time writes a folder (an OS lock, freed when its holder dies).
+- `replace_owned_folder`: a folder that a command rebuilds whole is replaced only if this project
+  wrote it (it carries `OWNED_MARKER`); any other folder at that path is left alone.
+- `failpoint`: named points where the test suite kills a job on purpose (tests/test_faults.py),
+  after the fashion of etcd's gofail; a no-op unless ``AFA_FAILPOINT`` is set.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import gzip
 import hashlib
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+OWNED_MARKER = ".afa-owned"
+_hits: dict[str, int] = {}
+
+
+def failpoint(name: str) -> None:
+    """Die here, as a SIGKILL would, when ``AFA_FAILPOINT`` names this point.
+
+    ``AFA_FAILPOINT=<name>`` kills at the point's first hit, ``<name>#<n>`` at its n-th.
+    ``AFA_FAILPOINT_LOG=<file>`` appends every hit's name to the file (how a test lists them).
+    """
+    spec, log = os.environ.get("AFA_FAILPOINT"), os.environ.get("AFA_FAILPOINT_LOG")
+    if not spec and not log:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{name}#{_hits[name]}\n")
+    if spec in (name, f"{name}#{_hits[name]}") and (spec != name or _hits[name] == 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Busy(RuntimeError):
+    """Another live process is writing the folder."""
+
+
+@contextlib.contextmanager
+def exclusive(folder: str | os.PathLike, what: str = "folder"):
+    """Hold ``<folder>/.lock`` while the block runs; refuse at once, naming the holder, if a live
+    process holds it. The lock is the kernel's (POSIX ``lockf``, which NFS also honours): it dies
+    with its holder, however that dies, so a stale lock file never blocks."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise Busy(f"{folder}: this {what} is being written by {owner} (lock {path}); two workflows "
+                   "share this outdir: let the other finish, or give this one another outdir") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{socket.gethostname()} pid {os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; the file stays (removing it would race a new holder)
+
+
+def check_replaceable(out: Path, command: str) -> None:
+    """Stop, before any work, if `out` exists and is neither empty nor a folder this project wrote."""
+    out = Path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise FileExistsError(f"{out} exists and is not a folder; `afa {command}` leaves it as it is: "
+                              "remove it yourself or choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / OWNED_MARKER).exists():
+        raise FileExistsError(f"{out} exists and is not a folder that `afa {command}` wrote (no {OWNED_MARKER} "
+                              "in it); it is left as it is: remove it yourself or choose another --out")
+
+
+def replace_owned_folder(staging: Path, out: Path, command: str) -> None:
+    """Move the complete folder `staging` to `out`, first removing an older `out` that this project
+    wrote (it carries OWNED_MARKER) or an empty one. Any other existing `out` stops the command
+    (`check_replaceable`) and is not touched."""
+    out = Path(out)
+    check_replaceable(out, command)
+    (Path(staging) / OWNED_MARKER).write_text(f"written by `afa {command}`, which replaces this folder whole\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(staging, out)
 
 
 @contextlib.contextmanager
@@ -27,6 +110,7 @@ def atomic_path(path: str | os.PathLike):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        failpoint(f"write {path.name}")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

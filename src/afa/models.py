@@ -365,10 +365,11 @@ def init_glove(embedding: nn.Embedding, tokenizer) -> int:
 def save(run_dir: Path, model: nn.Module, tokenizer, spec: dict) -> None:
     from safetensors.torch import save_model
 
-    from afa.io import atomic_path, write_json
+    from afa.io import atomic_path, failpoint, write_json
 
     run_dir = Path(run_dir)
     tokenizer.save_pretrained(run_dir / "tokenizer")
+    failpoint("tokenizer saved")
     write_json(run_dir / "afa_model.json", spec)
     with atomic_path(run_dir / "model.safetensors") as tmp:
         save_model(model, str(tmp))  # handles tied weights, unlike save_file
@@ -379,6 +380,10 @@ def load(run_dir: Path, device: str = "cpu"):
     from safetensors.torch import load_model
 
     run_dir = Path(run_dir)
+    missing = [name for name in ("afa_model.json", "model.safetensors", "tokenizer") if not (run_dir / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} is not a complete run folder: no {', '.join(missing)} "
+                                "(train it again: the train rule, or `afa train`)")
     spec = json.loads((run_dir / "afa_model.json").read_text())
     model = from_spec(spec)
     load_model(model, str(run_dir / "model.safetensors"), device=device)

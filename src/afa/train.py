@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from afa import models, objective as obj
 from afa.checkpoint import Checkpointer, fingerprint
-from afa.data import get_spec, read_trained_split
+from afa.data import DataError, get_spec, read_trained_split
 from afa.inference import autocast, pick_device, predict
-from afa.io import sha256, write_result
+from afa.io import exclusive, failpoint, sha256, write_result
 from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
 
 log = logging.getLogger("afa.train")
@@ -154,12 +154,17 @@ def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
 
 def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
           method: dict, seed: int, max_length: int, lexicon: Path | None = None) -> dict:
-    t0 = time.time()
+    """Train one run into `run_dir`, resuming its checkpoint if it has one. The folder is held
+    (`afa.io.exclusive`) for the whole run: a second workflow writing the same outdir stops at once."""
     cfg = {**TRAIN_DEFAULTS, **train_settings, **model_settings.get("train", {})}
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(cfg["device"], "train.device")  # before the folder is touched or data read
+    with exclusive(run_dir, "run"):
+        return _train(data_dir, Path(run_dir), dataset, model_settings, cfg, device, method, seed, max_length, lexicon)
+
+
+def _train(data_dir, run_dir, dataset, model_settings, cfg, device, method, seed, max_length, lexicon) -> dict:
+    t0 = time.time()
     set_seed(seed)
-    device = pick_device(cfg["device"])
     spec = get_spec(dataset)
     train_rows, val_rows = read_trained_split(data_dir, "train", cfg), read_trained_split(data_dir, "validation", cfg)
     tokenizer, model, model_spec = models.build(model_settings, spec.num_labels, max_length,
@@ -200,7 +205,13 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
     if resumed:
         loop, best_state = resumed  # Checkpointer.load has logged where
     resumed_at = loop["step"] if resumed else None
-    dynamics = open(run_dir / "dynamics.jsonl.tmp", "r+" if resumed else "w")
+    partial, final = run_dir / "dynamics.jsonl.tmp", run_dir / "dynamics.jsonl"
+    if resumed and not partial.exists() and final.exists():
+        final.replace(partial)  # killed after publishing its dynamics, before releasing the checkpoint
+    if resumed and not partial.exists():
+        raise DataError(f"{partial} is missing, so checkpoint {ckpt.root} cannot resume; remove that folder "
+                        "to train this run from the start")
+    dynamics = open(partial, "r+" if resumed else "w")
     dynamics.truncate(loop["dynamics_offset"])  # drop lines written after the checkpoint
     dynamics.seek(loop["dynamics_offset"])
 
@@ -260,13 +271,18 @@ def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, tra
                 loop["done"] = True
         save_checkpoint(epoch=epoch + 1, next_batch=0, running={})
 
+    # Publishing: the run's files, the dynamics, then train_metrics.json (the mark of a finished run),
+    # and only then the checkpoint is released. A kill at any point before that resumes from the
+    # last checkpoint, whose loop is done, and publishes the same files again.
     best, history, step = loop["best"], loop["history"], loop["step"]
     model.load_state_dict(best_state)
     models.save(run_dir, model, tokenizer, model_spec)
     if afa is not None:
         afa.save_pretrained(run_dir)
+        failpoint("afa saved")
     dynamics.close()
-    (run_dir / "dynamics.jsonl.tmp").replace(run_dir / "dynamics.jsonl")
+    partial.replace(final)
+    failpoint("dynamics published")
     metrics = {"dataset": dataset, "seed": seed, "method": method, "model": model_settings,
                "train": cfg, "max_length": max_length, "device": device, "best_epoch": best["epoch"],
                "val_acc": best["val_acc"], "history": history, "steps": step,

@@ -52,6 +52,34 @@ def check_names():
     for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")
+    # lists that select runs of other blocks: a misspelt name would silently select nothing
+    for where, names, table in [
+        ("robustness.methods", (config.get("robustness") or {}).get("methods"), "method_settings"),
+        ("robustness.models", (config.get("robustness") or {}).get("models"), "model_settings"),
+        ("claims.control_models", (config.get("claims") or {}).get("control_models"), "model_settings"),
+        ("ablations.models", ablations.get("models"), "model_settings"),
+        ("deletion.model_overrides", list((config.get("deletion") or {}).get("model_overrides") or {}), "model_settings"),
+    ]:
+        for name in names or []:
+            if name not in config[table]:
+                raise ValueError(f"config: {where} lists {name!r}, which {table} does not define "
+                                 f"(defined: {', '.join(config[table])})")
+
+
+def check_devices():
+    """A CUDA device named in a train block, where this snakemake runs the jobs itself on a machine
+    whose torch has none: say so now, not in the first train job (a cluster's nodes may have one)."""
+    blocks = [("train", config["train"])]
+    blocks += [(f"model_settings.{m}.train", s.get("train") or {}) for m, s in config["model_settings"].items()]
+    blocks += [(f"train_overrides.{ds}", t) for ds, t in (config.get("train_overrides") or {}).items()]
+    blocks += [(f"per_method.{m}.train_overrides.{ds}", t) for m, e in (config.get("per_method") or {}).items()
+               for ds, t in ((e or {}).get("train_overrides") or {}).items()]
+    cuda = [(where, b["device"]) for where, b in blocks if str(b.get("device", "auto")).startswith("cuda")]
+    if cuda and workflow.local_exec:
+        from afa.inference import pick_device
+
+        for where, device in cuda:
+            pick_device(device, f"config: {where}.device")
 
 
 def per_model(model):
@@ -151,3 +179,4 @@ def as_json(obj):
 
 check_names()
 check_sources()
+check_devices()

