@@ -24,16 +24,19 @@
 # 6. **robustness** to adversarial edits: no claim; an open question, tested in the same way.
 #
 # **Effect**: AFA minus the baseline, per seed both ran (seed s of both shares the data order and the
-# initial draw) and per example both scored; the mean over seeds, a 95 % interval and a two-sided p
-# from a hierarchical bootstrap (seeds resampled, then examples within each drawn seed;
-# `afa.stats.hierarchical_bootstrap`), so the interval carries training noise and test-set noise.
-# **Holm p**: Holm's correction across every claim cell that has a p (both columns, every row).
+# initial draw), the mean paired difference over the examples every run of the cell scored; the
+# mean over seeds, with a 95 % t interval and p on S - 1 degrees of freedom whose standard error
+# also carries the example draw all seeds share (`afa.stats.seed_effect`: the seed is the unit of
+# inference; calibrated by simulation at 5 and 10 seeds, tests/test_stats.py). **p < min**: the
+# one-sided p that the effect is smaller than the minimal effect of interest (config
+# `claims.min_effect`). **Families**: one primary cell per claim (config `claims.primary`, fixed
+# before these results), the other claim cells, and the A/A control; Holm within each family over
+# both tests of every cell.
 #
-# **Verdict** (`afa.claims.verdict`, fixed before any result was read): *holds* when Holm p < 0.05,
-# the effect is in the claimed direction and the interval reaches the minimal effect of interest
-# (config `claims.min_effect`); *does not hold* when Holm p < 0.05 the other way, or when the whole
-# interval lies below the minimal effect (too small to be the claimed effect, significant or not);
-# *inconclusive* otherwise. Fewer than 5 seeds: at most *inconclusive*, with what the rule alone
+# **Verdict** (`afa.claims.verdict`, fixed before any result was read): *holds* when the Holm p
+# against 0 is below 0.05, the effect is in the claimed direction and the interval reaches the
+# minimal effect; *does not hold* when the Holm p of "smaller than the minimal effect" is below
+# 0.05; *inconclusive* otherwise. Fewer than 5 seeds: at most *inconclusive*, with what the rule alone
 # would say beside it. *not run*: the runs are not among the inputs (why is given);
 # *not testable here*: the data or an evaluation it needs is missing where this ran (config
 # `claims.not_testable` gives a dataset's reason). Every dataset a claim names gets its row.
@@ -59,9 +62,8 @@ method_settings = {}      # config method_settings (claim 4 looks for the column
 method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
 model_kinds = {}          # model name -> kind (config model_settings): kind llm is claim 5
 min_effect = {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}
+primary = []              # config claims.primary: the primary cell of each claim ({claim, setting, column})
 out_csv = "claims.csv"
-bootstrap_resamples = 10000
-bootstrap_seed = 0
 
 # %%
 import json
@@ -72,7 +74,6 @@ from afa import claims, tables
 from afa.data import get_spec
 
 COLUMNS = {"paper_literal": paper_literal, "live": live}
-BOOT = {"resamples": bootstrap_resamples, "seed": bootstrap_seed}
 acc, dele, align, rob = (claims.load(f, train_metric_files, same_objective)
                          for f in (accuracy_files, deletion_files, alignment_files, robustness_files))
 if acc.empty and dele.empty and align.empty and rob.empty:
@@ -135,7 +136,7 @@ HEAD1 = {"claim": "1 accuracy", "claim_text": "AFA beats the baseline's accuracy
 mine = acc[acc.dataset.isin(claims.ACCURACY_DATASETS) & ~acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
     cells += claims.compare({**HEAD1, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)}, runs, COLUMNS, correct,
-                            control_seeds=control_seeds, **BOOT)
+                            control_seeds=control_seeds)
 for dataset in claims.ACCURACY_DATASETS:
     if not (mine.dataset == dataset).any():
         cells += missing(HEAD1, dataset, report_split(dataset), "accuracy results")
@@ -157,7 +158,7 @@ for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset
     cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}",
                              "training": training(runs)},
                             runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"),
-                            control_seeds=control_seeds, **BOOT)
+                            control_seeds=control_seeds)
 for rationales in KIND:
     if align.empty or not (align.rationales == rationales).any():
         cells += missing(HEAD2, rationales, KIND[rationales], "alignment results")
@@ -170,7 +171,7 @@ for (dataset, model), runs in (sst.groupby(["dataset", "model"]) if len(sst) els
                                "scores: written before they existed, or a train split without one-word phrases)")
         continue
     cells += claims.compare({**UNSEEN, "setting": setting, "training": training(runs)}, runs, COLUMNS,
-                            lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds, **BOOT)
+                            lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds)
 if sst.empty:
     cells += claims.absent({**UNSEEN, "setting": "SST dev, words never labelled in training"}, COLUMNS,
                            "not run (no SST alignment results among the inputs)")
@@ -197,7 +198,7 @@ for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) e
     metric, values = comprehensiveness(runs)
     cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric,
                              "training": training(runs)},
-                            runs, COLUMNS, values, control_seeds=control_seeds, **BOOT)
+                            runs, COLUMNS, values, control_seeds=control_seeds)
 # the paper's faithfulness claim is ERASER's comprehensiveness on ERASER's movie reviews
 if dele.empty or not (dele.dataset == "eraser_movies").any():
     cells += missing({**HEAD3, "metric": "comprehensiveness"}, "eraser_movies", report_split("eraser_movies"),
@@ -207,14 +208,14 @@ if dele.empty or not (dele.dataset == "eraser_movies").any():
 # ## 4. Larger K on long vs short texts
 # Per column: its method's K variants (methods whose settings differ from it in K only); the effect
 # is (largest K minus smallest K) on IMDB minus the same on SST-2, accuracy, each paired by seed; the
-# two come from different examples, so their difference gets a normal interval from the two
-# bootstrap intervals (`afa.claims.interaction`).
+# two come from different examples, so their standard errors add in quadrature, with the smaller
+# of their degrees of freedom (`afa.claims.interaction`).
 
 # %%
 HEAD4 = {"claim": "4 larger K, long texts", "claim_text": "larger K helps long texts more than short ones",
          "setting": f"{claims.LONG} minus {claims.SHORT}", "metric": "accuracy gain of the largest K over the smallest",
          "metric_kind": "accuracy", "direction": 1}
-cells += claims.k_claim(HEAD4, acc[~acc.model.isin(LLM)] if len(acc) else acc, COLUMNS, method_settings, correct, **BOOT)
+cells += claims.k_claim(HEAD4, acc[~acc.model.isin(LLM)] if len(acc) else acc, COLUMNS, method_settings, correct)
 
 # %% [markdown]
 # ## 5. LLM
@@ -228,7 +229,7 @@ mine = acc[acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
     new = claims.compare({**HEAD5, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)},
                          runs, COLUMNS, correct,
-                         control_seeds=control_seeds, **BOOT)
+                         control_seeds=control_seeds)
     base = runs[(runs.method == claims.BASELINE) & ~runs.seed.isin(control_seeds)].accuracy.mean()
     for c in new:
         if not c["verdict"]:
@@ -252,7 +253,7 @@ for (dataset, model), runs in (rob.groupby(["dataset", "model"]) if len(rob) els
     for recipe in sorted({k for r in runs.recipes for k in r}):
         cells += claims.compare({**HEAD6, "setting": f"{report_split(dataset)} / {model}",
                                  "metric": f"accuracy under attack, {recipe}", "training": training(runs)},
-                                runs, COLUMNS, lambda r, x=recipe: tables.attack_values(r.file)[x], **BOOT)
+                                runs, COLUMNS, lambda r, x=recipe: tables.attack_values(r.file)[x])
 if rob.empty:
     cells += claims.absent({**HEAD6, "setting": "report splits", "metric": "accuracy under attack"}, COLUMNS,
                            "not run (no robustness results among the inputs)")
@@ -272,7 +273,7 @@ HEAD0 = {"claim": "A/A control", "claim_text": "baseline against baseline (true 
 
 def control(runs, head, values):
     if len(runs) and runs[runs.method == claims.BASELINE].seed.isin(control_seeds).any():
-        cells.append(claims.control({**HEAD0, **head, "training": training(runs)}, runs, control_seeds, values, **BOOT))
+        cells.append(claims.control({**HEAD0, **head, "training": training(runs)}, runs, control_seeds, values))
 
 
 for (dataset, model), runs in (acc.groupby(["dataset", "model"]) if len(acc) else []):
@@ -294,12 +295,14 @@ if not any(c["column"] == "control" for c in cells):
 # %% [markdown]
 # ## The table
 # Effect: AFA minus the baseline in the metric's own units (accuracy and accuracy under attack in
-# points, x100) [95 % interval]; n: seeds / examples per seed; the Holm-adjusted p. Training: the
+# points, x100) [95 % interval]; n: seeds / examples per seed; family: primary (config
+# `claims.primary`) or secondary; Holm p: against 0; Holm p < min: that the effect is smaller than the
+# minimal effect. Training: the
 # models' epoch budget and the epochs they ran (from their train_metrics.json). The rows and
 # the numbers behind them (raw p, interval ends, provenance) are in the CSV and the last tables.
 
 # %%
-table = claims.decide(pd.DataFrame(cells), min_effect)
+table = claims.decide(pd.DataFrame(cells), min_effect, primary)
 table["training"] = table.get("training", pd.Series("", index=table.index)).fillna("")  # rows without models: none
 table.to_csv(out_csv, index=False)
 ROW = ["claim", "setting", "training", "metric"]
@@ -315,26 +318,29 @@ def effect(r):
 table["effect [95 % CI]"] = [effect(r) for r in table.itertuples()]
 table["n"] = [f"{r.seeds} / {r.examples}" if r.effect == r.effect else "" for r in table.itertuples()]
 table["Holm p"] = [f"{p:.4f}" if p == p else "" for p in table.p_holm]
+table["Holm p < min"] = [f"{p:.4f}" if p == p else "" for p in table.p_below_holm]
 claim_cells = table[table.column != "control"]
-wide = claim_cells.pivot(index=ROW, columns="column", values=["effect [95 % CI]", "n", "Holm p", "verdict"])
-wide = wide.swaplevel(axis=1).reindex(columns=[(c, f) for c in COLUMNS for f in ["effect [95 % CI]", "n", "Holm p", "verdict"]])
+SHOWN = ["effect [95 % CI]", "n", "family", "Holm p", "Holm p < min", "verdict"]
+wide = claim_cells.pivot(index=ROW, columns="column", values=SHOWN)
+wide = wide.swaplevel(axis=1).reindex(columns=[(c, f) for c in COLUMNS for f in SHOWN])
 wide.columns = pd.MultiIndex.from_tuples([(f"{c}: {COLUMNS[c]}", f) for c, f in wide.columns])
 wide.reindex(pd.unique(claim_cells.set_index(ROW).index))
 
 # %% [markdown]
 # ## A/A control: would the test call baseline against baseline a difference?
 # `rule_alone`: the verdict the rule would give without the seed floor, as if "the control seeds beat
-# the others" were a claim; `false_positive`: Holm p < 0.05, in either direction.
+# the others" were a claim; `false_positive`: Holm p against 0 below 0.05, in either direction. (A
+# "does not hold" here is right: the true effect, 0, is below every minimal effect.)
 
 # %%
-table[table.column == "control"][["setting", "training", "metric", "method", "effect [95 % CI]", "n", "p", "Holm p", "verdict", "rule_alone",
-                                  "false_positive", "note"]]
+table[table.column == "control"][["setting", "training", "metric", "method", "effect [95 % CI]", "n", "p", "Holm p",
+                                  "Holm p < min", "verdict", "rule_alone", "false_positive", "note"]]
 
 # %% [markdown]
 # ## Every cell: raw p, what the rule alone says (without the seed floor), notes
 
 # %%
-claim_cells[ROW + ["column", "method", "p", "Holm p", "rule_alone", "note"]]
+claim_cells[ROW + ["column", "method", "family", "p", "p_below_min", "Holm p", "Holm p < min", "rule_alone", "note"]]
 
 # %% [markdown]
 # ## Provenance of each row

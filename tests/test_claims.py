@@ -27,35 +27,67 @@ def test_holm_matches_a_hand_computation():
         stats.holm([0.2, 1.5])
 
 
-@pytest.mark.parametrize("effect, lo, hi, p, seeds, direction, expected", [
-    (0.02, 0.01, 0.03, 0.01, 5, 1, ("holds", "holds")),
-    (-0.02, -0.03, -0.01, 0.01, 5, 1, ("does not hold", "does not hold")),
-    (-0.02, -0.03, -0.01, 0.01, 5, -1, ("holds", "holds")),  # a claim that AFA's value is lower
-    # a tight interval around nothing: too small to be the claimed effect, though not significant
-    (0.001, -0.002, 0.004, 0.5, 5, 1, ("does not hold (interval below the minimal effect 0.005)",) * 2),
-    # significant, but all of it below the minimal effect
-    (0.002, 0.001, 0.003, 0.001, 5, 1, ("does not hold (interval below the minimal effect 0.005)",) * 2),
-    (0.01, -0.01, 0.03, 0.3, 5, 1, ("inconclusive", "inconclusive")),
-    (0.02, 0.01, 0.03, 0.01, 3, 1, ("inconclusive (3 seeds < 5)", "holds")),  # the seed floor
-    (0.02, 0.01, 0.03, 0.01, 1, 1, ("inconclusive (1 seed < 5)", "holds")),
-    (0.02, 0.01, 0.03, float("nan"), 5, 1, ("inconclusive (no p-value)", "inconclusive")),
+@pytest.mark.parametrize("effect, lo, hi, p, p_below, seeds, direction, expected", [
+    (0.02, 0.01, 0.03, 0.01, 0.9, 5, 1, ("holds", "holds")),
+    # significantly the other way: significantly below the minimal effect too
+    (-0.02, -0.03, -0.01, 0.01, 0.001, 5, 1, ("does not hold (smaller than the minimal effect 0.005)",) * 2),
+    (-0.02, -0.03, -0.01, 0.01, 0.9, 5, -1, ("holds", "holds")),  # a claim that AFA's value is lower
+    # a tight interval around nothing: shown smaller than the minimal effect, though not different from 0
+    (0.001, -0.002, 0.004, 0.5, 0.01, 5, 1, ("does not hold (smaller than the minimal effect 0.005)",) * 2),
+    # the interval lies below the minimal effect, but the Holm-adjusted test does not show it: no verdict
+    # rests on an unadjusted interval any more
+    (0.001, -0.002, 0.004, 0.5, 0.2, 5, 1, ("inconclusive", "inconclusive")),
+    # significantly above 0, significantly below the minimal effect: a real but too small effect
+    (0.002, 0.001, 0.003, 0.001, 0.001, 5, 1, ("does not hold (smaller than the minimal effect 0.005)",) * 2),
+    (0.01, -0.01, 0.03, 0.3, 0.8, 5, 1, ("inconclusive", "inconclusive")),
+    (0.02, 0.01, 0.03, 0.01, 0.9, 3, 1, ("inconclusive (3 seeds < 5)", "holds")),  # the seed floor
+    (0.02, 0.01, 0.03, 0.01, 0.9, 1, 1, ("inconclusive (1 seed < 5)", "holds")),
+    (0.02, 0.01, 0.03, float("nan"), 0.9, 5, 1, ("inconclusive (no p-value)", "inconclusive")),
+    # at the minimal effect exactly, and one rounding step under it (0.01 on a 1/500 grid, as summed
+    # by numpy): the interval reaches it either way
+    (0.006, 0.002, 0.005, 0.01, 0.9, 5, 1, ("holds", "holds")),
+    (0.006, 0.002, 0.004999999999999999, 0.01, 0.9, 5, 1, ("holds", "holds")),
+    (0.006, 0.002, 0.00499, 0.01, 0.9, 5, 1, ("inconclusive", "inconclusive")),
 ])
-def test_verdict_rule(effect, lo, hi, p, seeds, direction, expected):
-    assert claims.verdict(effect, lo, hi, p, seeds, direction, min_effect=0.005) == expected
+def test_verdict_rule(effect, lo, hi, p, p_below, seeds, direction, expected):
+    assert claims.verdict(effect, lo, hi, p, p_below, seeds, direction, min_effect=0.005) == expected
 
 
-def test_decide_applies_holm_per_family_before_the_verdict():
-    # alone, p 0.02 would hold; in a family of three claim cells Holm makes it 0.06
+def test_the_rounding_case_of_the_review_reaches_the_minimal_effect():
+    """Claim 6's DeepWordBug cell had ci_high 0.009999999999999998, 0.01 on its 1/500 grid: under a
+    minimal effect of 0.01 the interval reaches it."""
+    assert claims.reaches(0.009999999999999998, 0.01) and claims.reaches(0.01, 0.01)
+    assert not claims.reaches(0.0099, 0.01)
+
+
+def test_decide_applies_holm_per_family_over_both_tests_before_the_verdict():
     head = dict(claim="1", setting="s", metric="accuracy", metric_kind="accuracy", direction=1, seeds=5, examples="100")
-    cells = [claims.cell(**head, column="live", effect=0.05, ci_low=0.01, ci_high=0.09, p=p) for p in (0.02, 0.5, 0.9)]
-    cells.append(claims.cell(**head, column="control", effect=0.05, ci_low=0.01, ci_high=0.09, p=0.02))
+    # three secondary cells: the first alone would hold (p 0.01); its family holds six tests (two a
+    # cell), so Holm makes it 0.06
+    cells = [claims.cell(**head, column="live", effect=0.05, ci_low=0.01, ci_high=0.09, p=p, se=0.02, df=4.0)
+             for p in (0.01, 0.5, 0.9)]
+    cells.append(claims.cell(**head, column="control", effect=0.05, ci_low=0.01, ci_high=0.09, p=0.02, se=0.02, df=4.0))
     cells.append(claims.cell(**head, column="paper_literal", verdict="not run (no afa_paper runs)"))
-    t = claims.decide(pd.DataFrame(cells), {"accuracy": 0.005})
-    assert t.p_holm.iloc[:3].tolist() == pytest.approx([0.06, 1.0, 1.0])
-    assert t.verdict[0] == "inconclusive"
-    # the control is its own family of one: p stays 0.02, and it is flagged as a false positive
-    assert t.p_holm[3] == pytest.approx(0.02) and t.false_positive[3] is True and t.verdict[3] == "holds"
+    cells.append(claims.cell(**{**head, "setting": "primary"}, column="live", effect=0.05, ci_low=0.01, ci_high=0.09,
+                             p=0.01, se=0.02, df=4.0))
+    t = claims.decide(pd.DataFrame(cells), {"accuracy": 0.005}, [{"claim": "1", "setting": "primary", "column": "live"}])
+    assert t.family.tolist() == ["secondary"] * 3 + ["control", "", "primary"]
+    assert t.p_holm[0] == pytest.approx(0.06) and t.verdict[0] == "inconclusive"
+    # the primary cell is a family of its own: two tests, p 0.01 -> 0.02, and it holds
+    assert t.p_holm[5] == pytest.approx(0.02) and t.verdict[5] == "holds"
+    # the control is its own family: p 0.02 -> 0.04 over its two tests, a false positive
+    assert t.p_holm[3] == pytest.approx(0.04) and t.false_positive[3] is True and t.verdict[3] == "holds"
     assert t.verdict[4] == "not run (no afa_paper runs)" and math.isnan(t.p_holm[4])
+    # the test against the minimal effect: effect 0.05, se 0.02, min 0.005 -> t = 2.25 upward, p near 1
+    assert t.p_below_min[0] == pytest.approx(stats_t_cdf((0.05 - 0.005) / 0.02, 4))
+    with pytest.raises(ValueError, match=r"claims.primary names .*'setting': 'nowhere'.* which is no cell of this table"):
+        claims.decide(pd.DataFrame(cells), {"accuracy": 0.005}, [{"claim": "1", "setting": "nowhere", "column": "live"}])
+
+
+def stats_t_cdf(x, df):
+    from scipy import stats as sps
+
+    return float(sps.t.cdf(x, df))
 
 
 def test_provenance_refuses_a_row_mixing_objective_code():
@@ -84,28 +116,36 @@ HEAD = dict(claim="1 accuracy", claim_text="t", setting="sst2 dev / scratch", me
 def test_effect_is_the_known_shift_and_pairs_examples_by_id():
     rng = np.random.default_rng(0)
     ids = [str(i) for i in range(400)]
-    values = {}
-    for s in range(1, 6):
+    values, gains = {}, [16, 18, 20, 22, 24]  # answers AFA gets right that the baseline missed, of 400
+    for s, gain in zip(range(1, 6), gains):
         base = pd.Series(rng.integers(0, 2, 400).astype(float), index=ids)
         afa = base.copy()
-        afa.iloc[rng.choice(np.flatnonzero(base.to_numpy() == 0), 20, replace=False)] = 1  # 20 more right of 400
+        afa.iloc[rng.choice(np.flatnonzero(base.to_numpy() == 0), gain, replace=False)] = 1
         values[("baseline", s)] = base
         values[("afa", s)] = afa.sample(frac=1, random_state=s)  # another order: pairing is by id
     values[("afa", 1)] = pd.concat([values[("afa", 1)], pd.Series([1.0], index=["only-afa"])])  # scored by one side
-    (cell,) = claims.compare(HEAD, runs_frame(values), {"live": "afa"}, lambda r: r.values, 2000, 0)
+    (cell,) = claims.compare(HEAD, runs_frame(values), {"live": "afa"}, lambda r: r.values)
     assert cell["effect"] == pytest.approx(0.05) and cell["seeds"] == 5 and cell["examples"] == "400"
-    assert 0.03 < cell["ci_low"] < 0.05 < cell["ci_high"] < 0.07 and cell["p"] < 0.001
+    assert 0.03 < cell["ci_low"] < 0.05 < cell["ci_high"] < 0.07 and cell["p"] < 0.001 and cell["df"] == 4
     assert cell["objective_sha"] == "sha-one" and cell["verdict"] == ""
 
 
-def test_effect_interval_spans_the_seeds():
-    # per-seed shifts 0 and +0.1 with no spread over examples: the mean is 0.05, the interval must
-    # reach both seeds (a bootstrap over pooled examples alone would be a point)
+def test_effect_is_a_t_over_the_per_seed_effects_on_the_examples_every_run_scored():
+    """Per-seed shifts with no spread over examples: the interval is the t interval of the per-seed
+    means (4 degrees of freedom for 5 seeds), wider than their range, not a bootstrap's percentile
+    of five values. An example one run did not score is left out of every seed."""
+    from scipy import stats as sps
+
     ids = [str(i) for i in range(100)]
     base = pd.Series(np.zeros(100), index=ids)
-    pairs = [(base + 0.0, base), (base + 0.1, base)]
-    e = claims.paired_effect(pairs, 2000, 0)
-    assert e["effect"] == pytest.approx(0.05) and e["ci_low"] == pytest.approx(0.0) and e["ci_high"] == pytest.approx(0.1)
+    shifts = [0.0, 0.1, 0.02, 0.05, 0.08]
+    pairs = [(base + s, base) for s in shifts]
+    pairs[0] = (pairs[0][0].drop("7"), base)
+    e = claims.paired_effect(pairs)
+    half = sps.t.ppf(0.975, 4) * np.std(shifts, ddof=1) / np.sqrt(5)
+    assert e["effect"] == pytest.approx(np.mean(shifts)) and e["df"] == 4 and e["examples"] == "99"
+    assert (e["ci_low"], e["ci_high"]) == pytest.approx((np.mean(shifts) - half, np.mean(shifts) + half))
+    assert e["ci_low"] < min(shifts) and e["ci_high"] > max(shifts)
     with pytest.raises(ValueError, match="shares no example id"):
         claims.paired_effect([(pd.Series([1.0], index=["a"]), pd.Series([1.0], index=["b"]))])
 
@@ -118,7 +158,7 @@ def test_compare_refuses_mixed_provenance_and_says_what_did_not_run():
         claims.compare(HEAD, runs_frame(values, {("afa", 1): {**PROV, "objective_sha": "sha-two"}}),
                        {"live": "afa"}, lambda r: r.values)
     cells = claims.compare(HEAD, runs_frame(values), {"live": "afa", "paper_literal": "afa_paper", "x": "afa_x"},
-                           lambda r: r.values, 200)
+                           lambda r: r.values)
     assert cells[1]["verdict"] == "not run (no seed shared with baseline (afa_paper: [2], baseline: [1]))"
     assert cells[2]["verdict"] == "not run (no afa_x runs)"
 
@@ -127,7 +167,7 @@ def test_control_pairs_seeds_in_order_and_says_when_too_few():
     rng = np.random.default_rng(1)
     ids = [str(i) for i in range(300)]
     values = {("baseline", s): pd.Series(rng.integers(0, 2, 300).astype(float), index=ids) for s in (1, 2, 3)}
-    c = claims.control(HEAD, runs_frame(values), [3], lambda r: r.values, 2000, 0)
+    c = claims.control(HEAD, runs_frame(values), [3], lambda r: r.values)
     assert c["method"] == "baseline seeds [3] vs [1, 2]" and c["seeds"] == 1
     assert c["effect"] == pytest.approx((values[("baseline", 3)] - values[("baseline", 1)]).mean())
     assert c["note"].startswith("too few seeds")
@@ -135,13 +175,14 @@ def test_control_pairs_seeds_in_order_and_says_when_too_few():
 
 
 def test_interaction_of_two_independent_effects():
-    z = 1.959963984540054
-    long, short = ({"effect": 0.05, "ci_low": 0.03, "ci_high": 0.07, "seeds": 5, "examples": "200"},
-                   {"effect": 0.01, "ci_low": -0.01, "ci_high": 0.03, "seeds": 4, "examples": "800"})
+    from scipy import stats as sps
+
+    long, short = ({"effect": 0.05, "se": 0.01, "df": 4.0, "seeds": 5, "examples": "200"},
+                   {"effect": 0.01, "se": 0.01, "df": 3.0, "seeds": 4, "examples": "800"})
     d = claims.interaction(long, short)
-    se = math.hypot(0.02 / z, 0.02 / z)
-    assert d["effect"] == pytest.approx(0.04) and (d["ci_low"], d["ci_high"]) == pytest.approx((0.04 - z * se, 0.04 + z * se))
-    assert d["p"] == pytest.approx(2 * (1 - 0.5 * (1 + math.erf(0.04 / se / math.sqrt(2)))))
+    se, q = math.hypot(0.01, 0.01), sps.t.ppf(0.975, 3)  # the smaller df: conservative
+    assert d["effect"] == pytest.approx(0.04) and (d["ci_low"], d["ci_high"]) == pytest.approx((0.04 - q * se, 0.04 + q * se))
+    assert d["p"] == pytest.approx(2 * sps.t.sf(0.04 / se, 3)) and d["se"] == pytest.approx(se) and d["df"] == 3
     assert d["seeds"] == 4 and d["examples"] == "200 / 800"
 
 
@@ -205,12 +246,12 @@ def test_k_claim_is_the_long_texts_gain_minus_the_short_ones():
                              "file": f"{dataset}/{method}/seed{s}.json", "provenance": PROV, "train_file": "",
                              "train_provenance": None, "values": pd.Series(0.5 + g, index=ids)})
     head = {**HEAD, "claim": "4", "setting": "imdb minus sst2"}
-    (cell,) = claims.k_claim(head, pd.DataFrame(rows), {"live": "afa"}, settings, lambda r: r.values, 500)
+    (cell,) = claims.k_claim(head, pd.DataFrame(rows), {"live": "afa"}, settings, lambda r: r.values)
     assert cell["effect"] == pytest.approx(0.1) and cell["setting"] == "imdb minus sst2 / scratch"
     assert cell["seeds"] == 5 and cell["note"] == "imdb: K 1 -> 3 +0.1000; sst2: K 1 -> 3 +0.0000"
     # SST-2 at one K only: not run, naming what method_settings define
     (cell,) = claims.k_claim(head, pd.DataFrame([r for r in rows if not (r["dataset"] == "sst2" and r["method"] == "afa_k1")]),
-                             {"live": "afa"}, settings, lambda r: r.values, 500)
+                             {"live": "afa"}, settings, lambda r: r.values)
     assert cell["verdict"].startswith("not run (needs afa at two K or more") and "afa_k1 (K 1)" in cell["verdict"]
 
 
@@ -233,9 +274,9 @@ def test_k_claim_compares_k_only_on_one_train_size(tmp_path):
         return pd.DataFrame(out)
 
     head = {**HEAD, "claim": "4", "setting": "imdb minus sst2"}
-    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 5000}), {"live": "afa"}, settings, lambda r: r.values, 200)
+    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 5000}), {"live": "afa"}, settings, lambda r: r.values)
     assert cell["note"] == "imdb: K 1 -> 3 +0.1000 (5,000 train rows); sst2: K 1 -> 3 +0.1000 (60,000 train rows)"
-    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 20000}), {"live": "afa"}, settings, lambda r: r.values, 200)
+    (cell,) = claims.k_claim(head, rows({"afa_k1": 5000, "afa": 20000}), {"live": "afa"}, settings, lambda r: r.values)
     assert cell["verdict"] == "not run (imdb: K 1 and K 3 trained on different train sizes (5000, 20000))"
 
 
@@ -264,7 +305,13 @@ def synthetic_tree(root, bad_sha=False):
     for dataset, seeds in (("sst2", range(1, 6)), ("imdb", range(1, 3))):
         for seed in [*seeds, *(range(6, 11) if dataset == "sst2" else [])]:
             base = rng.integers(0, 2, n)
-            methods = {"baseline": base} if seed > 5 else {"baseline": base, "afa_paper": base}
+            # afa_paper: the baseline with a few answers swapped each way, a seed-dependent effect
+            # of -1, 0 or +1 in 400 around nothing (seed-level variance, so se and df are real)
+            paper = base.copy()
+            up = int(rng.integers(3, 6))
+            paper[rng.choice(np.flatnonzero(base == 0), up, replace=False)] = 1
+            paper[rng.choice(np.flatnonzero(base == 1), up + int(rng.integers(-1, 2)), replace=False)] = 0
+            methods = {"baseline": base} if seed > 5 else {"baseline": base, "afa_paper": paper}
             if seed <= 5:
                 better = base.copy()
                 better[rng.choice(np.flatnonzero(base == 0), 60, replace=False)] = 1
@@ -310,7 +357,8 @@ def synthetic_tree(root, bad_sha=False):
 def render(tmp_path, files, **extra):
     params = {**files, "live": "afa", "paper_literal": "afa_paper", "control_seeds": [6, 7, 8, 9, 10],
               "method_settings": METHOD_SETTINGS, "model_kinds": {"scratch": "scratch", "smollm2": "llm"},
-              "out_csv": str(tmp_path / "claims.csv"), "bootstrap_resamples": 2000, **extra}
+              "out_csv": str(tmp_path / "claims.csv"),
+              "primary": [{"claim": "1 accuracy", "setting": "sst2 dev / scratch", "column": "paper_literal"}], **extra}
     return subprocess.run(["afa", "render", "--notebook", str(REPO / "notebooks" / "claims.py"),
                            "--out", str(tmp_path / "claims.ipynb"), "--html", str(tmp_path / "claims.html"),
                            "--parameters", json.dumps(params)], capture_output=True, text=True, cwd=tmp_path)
@@ -328,10 +376,15 @@ def table(tmp_path_factory):
 def test_notebook_verdicts_on_known_effects(table):
     live = table[("1 accuracy", "sst2 dev / scratch", "live")]
     assert float(live["effect"]) == pytest.approx(60 / 400) and live["seeds"] == "5" and live["verdict"] == "holds"
-    paper = table[("1 accuracy", "sst2 dev / scratch", "paper_literal")]  # the baseline exactly
-    assert float(paper["effect"]) == 0 and paper["verdict"].startswith("does not hold (interval below")
+    # the primary cell: the baseline give or take one answer in 400 a seed, shown smaller than the
+    # minimal effect (half a point) within its family of two tests
+    paper = table[("1 accuracy", "sst2 dev / scratch", "paper_literal")]
+    assert abs(float(paper["effect"])) <= 0.0025 and paper["family"] == "primary" and live["family"] == "secondary"
+    assert paper["verdict"] == "does not hold (smaller than the minimal effect 0.005)", paper
     assert table[("1 accuracy", "imdb test / scratch", "live")]["verdict"] == "inconclusive (2 seeds < 5)"
-    assert table[("1 accuracy", "imdb test / scratch", "live")]["rule_alone"] == "holds"
+    # two seeds: a t on 1 degree of freedom; +15 points is p 0.015, not below 0.05 after Holm
+    imdb = table[("1 accuracy", "imdb test / scratch", "live")]
+    assert imdb["df"] == "1.0" and imdb["rule_alone"] == "inconclusive" and float(imdb["p_holm"]) > 0.05
     assert table[("3 faithfulness", "sst2 dev / scratch", "live")]["verdict"] == "holds"
     assert "ERASER bins" in table[("3 faithfulness", "sst2 dev / scratch", "live")]["metric"]
     align = table[("2 rationale alignment", "SST dev word labels (proxy) / trained on sst2 / scratch", "live")]

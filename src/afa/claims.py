@@ -1,16 +1,26 @@
 """The paper's claims, tested one row each (notebooks/claims.py): AFA minus the baseline, its interval
-and p-value, Holm's correction across the rows, and a verdict by a rule fixed before any result.
+and p-values, Holm's correction within families declared before the results, and a verdict by a
+rule fixed before any result.
 
-- Effect: per seed shared by AFA and the baseline (seed s of both shares the data order and the
-  initial draw), the per-example difference over the examples both scored; the mean over seeds of
-  the mean difference, with a 95 % interval and a two-sided p from `afa.stats.hierarchical_bootstrap`
-  (seeds resampled, then examples within each drawn seed).
-- Verdict (`verdict`): *holds* when the Holm-adjusted p is below `ALPHA`, the effect lies in the
-  claimed direction and its interval reaches the minimal effect of interest; *does not hold* when
-  the Holm-adjusted p is below `ALPHA` in the opposite direction, or when the whole interval lies
-  below the minimal effect (an effect too small to be the claimed one, significant or not);
-  *inconclusive* otherwise. With fewer than `MIN_SEEDS` seeds the verdict is at most inconclusive:
-  two or three seeds cannot say whether a difference outlives training noise.
+- Effect (`paired_effect`): the seed is the unit of inference. Per seed shared by AFA and the
+  baseline (seed s of both shares the data order and the initial draw), the mean paired difference
+  over the examples every run of the cell scored; the mean over seeds, with a t interval on S - 1
+  degrees of freedom whose standard error also carries the example draw all seeds share
+  (`afa.stats.seed_effect`: seeds and examples are crossed; its docstring says why this and not a
+  bootstrap or a permutation, and tests/test_stats.py shows it calibrated at 5 and 10 seeds).
+- Two one-sided questions per cell: is the effect in the claimed direction at all (two-sided p
+  against 0), and is it smaller than the minimal effect of interest (one-sided p against
+  `min_effect`, the half of TOST that matters here)?
+- Families (`decide`): the primary cells (config `claims.primary`, one per claim, fixed before the
+  results they decide), the secondary cells (every other claim cell) and the A/A control rows are
+  three families. Holm runs within each over both tests of every cell (2 m p-values), so the
+  family-wise error of every verdict, "holds" and "does not hold" alike, is at most `ALPHA`.
+- Verdict (`verdict`): *holds* when the Holm p against 0 is below `ALPHA`, the effect lies in the
+  claimed direction and its interval reaches the minimal effect; *does not hold* when the Holm p of
+  "smaller than the minimal effect" is below `ALPHA`; *inconclusive* otherwise. Interval ends are
+  compared with the minimal effect with a relative tolerance of 1e-9, so floating-point rounding
+  (0.009999999999999998 on a 1/500 grid) cannot flip a verdict. With fewer than `MIN_SEEDS` seeds
+  the verdict is at most inconclusive.
 - Provenance (`check_provenance`): one row never mixes results made by different objective code.
 
 Layer: report (beside afa.tables); nothing below it imports this module.
@@ -39,7 +49,7 @@ ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 LONG, SHORT = "imdb", "sst2"
 # config `claims` (config/schema.yaml documents each key)
 DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
-            "control_models": None, "same_objective": [], "not_testable": {},
+            "control_models": None, "same_objective": [], "not_testable": {}, "primary": [],
             "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}}
 UNKNOWN = "unknown"  # a result file written before results carried provenance
 
@@ -135,53 +145,69 @@ def pair_in_order(a: dict[int, pd.Series], b: dict[int, pd.Series]) -> list[tupl
     return [(b[sb], a[sa]) for sa, sb in zip(sorted(a), sorted(b))]
 
 
-def paired_effect(pairs: list[tuple[pd.Series, pd.Series]], resamples: int = 10_000, seed: int = 0) -> dict:
-    """Mean over pairs of the mean per-example difference treated - control, on the examples both
-    scored, with the hierarchical bootstrap's 95 % interval and two-sided p."""
+def paired_effect(pairs: list[tuple[pd.Series, pd.Series]]) -> dict:
+    """Mean over pairs (seeds) of the mean per-example difference treated - control, on the examples
+    every run of the pairs scored (Series aligned on example id), with `afa.stats.seed_effect`'s 95 %
+    interval, two-sided p, standard error and degrees of freedom."""
     if not pairs:
         raise ValueError("paired effect of zero pairs of runs")
-    groups = []
     for t, c in pairs:
-        d = (t - c).dropna()  # aligned on example id: the examples both runs scored
-        if d.empty:
+        if (t - c).dropna().empty:
             raise ValueError("a pair of runs shares no example id: they were scored on different examples")
-        groups.append(d.to_numpy())
-    h = stats.hierarchical_bootstrap(groups, np.mean, resamples, seed)
-    sizes = sorted({g.size for g in groups})
-    return {"effect": h["estimate"], "ci_low": h["ci_low"], "ci_high": h["ci_high"], "p": h["p_value"],
-            "seeds": len(groups), "examples": str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"}
+    r = stats.seed_effect([t for t, _ in pairs], [c for _, c in pairs])
+    if r["examples"] == 0:
+        raise ValueError("the runs of this comparison share no example that every one of them scored")
+    return {"effect": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p_value"],
+            "se": r["se"], "df": r["df"], "seeds": r["seeds"], "examples": str(r["examples"])}
 
 
 def interaction(first: dict, second: dict, confidence: float = 0.95) -> dict:
-    """first - second of two effects measured on different examples (independent), with a normal
-    interval and p from their bootstrap intervals (standard error = interval width / (2 z))."""
-    z = sps.norm.ppf(0.5 + confidence / 2)
-    se = math.hypot((first["ci_high"] - first["ci_low"]) / (2 * z), (second["ci_high"] - second["ci_low"]) / (2 * z))
+    """first - second of two effects measured on different examples (independent): their standard
+    errors add in quadrature, and the t reference takes the smaller of their degrees of freedom
+    (conservative: each term's own t is at least as wide)."""
     d = first["effect"] - second["effect"]
-    p = float(2 * sps.norm.sf(abs(d) / se)) if se > 0 else (1.0 if d == 0 else 0.0)
-    return {"effect": d, "ci_low": d - z * se, "ci_high": d + z * se, "p": p,
-            "seeds": min(first["seeds"], second["seeds"]), "examples": f"{first['examples']} / {second['examples']}"}
+    se, df = math.hypot(first["se"], second["se"]), min(first["df"], second["df"])
+    if not se > 0:
+        return {"effect": d, "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan"), "se": se, "df": df,
+                "seeds": min(first["seeds"], second["seeds"]), "examples": f"{first['examples']} / {second['examples']}"}
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return {"effect": d, "ci_low": d - half, "ci_high": d + half, "p": float(2 * sps.t.sf(abs(d) / se, df)),
+            "se": se, "df": df, "seeds": min(first["seeds"], second["seeds"]),
+            "examples": f"{first['examples']} / {second['examples']}"}
+
+
+def p_below_min(effect: float, se: float, df: float, min_effect: float, direction: int = 1) -> float:
+    """One-sided p of H0: direction * effect >= min_effect, against "smaller than the minimal effect"."""
+    if not se > 0:
+        return float("nan")
+    t = (direction * effect - min_effect) / se
+    return float(sps.t.cdf(t, df))
 
 
 # --- Holm and the verdict -------------------------------------------------------------------------
 
-def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, seeds: int, direction: int = 1,
-            min_effect: float = 0.0, alpha: float = ALPHA, min_seeds: int = MIN_SEEDS) -> tuple[str, str]:
+def reaches(value: float, threshold: float) -> bool:
+    """value >= threshold, up to floating-point rounding (relative 1e-9)."""
+    return value >= threshold or math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, p_below_holm: float, seeds: int,
+            direction: int = 1, min_effect: float = 0.0, alpha: float = ALPHA,
+            min_seeds: int = MIN_SEEDS) -> tuple[str, str]:
     """(verdict, what the rule says without the seed floor); see the module docstring.
 
     `direction` +1: the claim is that AFA's value is higher; -1: lower. `min_effect` >= 0 is the
-    smallest effect, in the claimed direction, that would count as the claimed one.
+    smallest effect, in the claimed direction, that would count as the claimed one. `p_holm`: the
+    Holm-adjusted two-sided p against 0; `p_below_holm`: that of "smaller than `min_effect`".
     """
-    if any(v != v for v in (effect, ci_low, ci_high, p_holm)):
+    if any(v != v for v in (effect, ci_low, ci_high, p_holm, p_below_holm)):
         return "inconclusive (no p-value)", "inconclusive"
     e = direction * effect
     hi = max(direction * ci_low, direction * ci_high)  # the interval's end furthest in the claimed direction
-    if p_holm < alpha and e > 0 and hi >= min_effect:
+    if p_holm < alpha and e > 0 and reaches(hi, min_effect):
         rule = "holds"
-    elif p_holm < alpha and e < 0:
-        rule = "does not hold"
-    elif hi < min_effect:
-        rule = f"does not hold (interval below the minimal effect {min_effect:g})"
+    elif p_below_holm < alpha:
+        rule = f"does not hold (smaller than the minimal effect {min_effect:g})"
     else:
         rule = "inconclusive"
     if seeds < min_seeds:
@@ -189,35 +215,60 @@ def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, seeds: 
     return rule, rule
 
 
-def decide(table: pd.DataFrame, min_effect: dict, alpha: float = ALPHA, min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
-    """Holm across the claim cells that have a p, and separately across the control rows (their
-    false positives must not eat the claims' error budget, nor the claims' theirs), then each cell's
-    verdict. Cells that already carry one (not run, not testable here) keep it."""
+def families(table: pd.DataFrame, primary) -> pd.Series:
+    """Each cell's Holm family: "control" (the A/A rows), "primary" (the cells config `claims.primary`
+    names: {claim, setting, column}) or "secondary". An entry that names no cell of the table (a
+    typo, or a configuration without that row) stops the table, listing the cells there are."""
+    fam = pd.Series(np.where(table.column == "control", "control", "secondary"), index=table.index)
+    for entry in primary or []:
+        hit = (table.claim == entry["claim"]) & (table.setting == entry["setting"]) & (table.column == entry["column"])
+        if not hit.any():
+            cells = table[table.column != "control"]
+            raise ValueError(f"config: claims.primary names {entry}, which is no cell of this table (cells: "
+                             f"{'; '.join(sorted({f'{r.claim} | {r.setting} | {r.column}' for r in cells.itertuples()}))})")
+        fam[hit] = "primary"
+    return fam
+
+
+def decide(table: pd.DataFrame, min_effect: dict, primary=(), alpha: float = ALPHA,
+           min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+    """Holm within each family (`families`), over both tests of each cell that has a p (against 0,
+    and against the minimal effect), then each cell's verdict. Cells that already carry one (not
+    run, not testable here) keep it."""
     t = table.copy()
-    control = t.column == "control"
-    t["p_holm"] = np.nan
-    for family in (~control, control):
-        t.loc[family, "p_holm"] = stats.holm(t.loc[family, "p"].to_numpy(dtype=float))
-    decided = [verdict(r.effect, r.ci_low, r.ci_high, r.p_holm, int(r.seeds), int(r.direction),
+    for col in ("se", "df"):
+        if col not in t:
+            t[col] = np.nan
+    t["family"] = families(t, primary)
+    t["p_below_min"] = [p_below_min(r.effect, r.se, r.df, min_effect[r.metric_kind], int(r.direction))
+                        if r.p == r.p else np.nan for r in t.itertuples()]
+    t["p_holm"] = t["p_below_holm"] = np.nan
+    for fam in t.family.unique():
+        rows = t.family == fam
+        both = stats.holm(np.concatenate([t.loc[rows, "p"].to_numpy(dtype=float),
+                                          t.loc[rows, "p_below_min"].to_numpy(dtype=float)]))
+        t.loc[rows, "p_holm"], t.loc[rows, "p_below_holm"] = both[:rows.sum()], both[rows.sum():]
+    decided = [verdict(r.effect, r.ci_low, r.ci_high, r.p_holm, r.p_below_holm, int(r.seeds), int(r.direction),
                        min_effect[r.metric_kind], alpha, min_seeds) if not r.verdict else (r.verdict, "")
                for r in t.itertuples()]
     t["verdict"], t["rule_alone"] = [v for v, _ in decided], [a for _, a in decided]
+    t.loc[t.verdict.str.startswith("not "), "family"] = ""
     # the A/A control's two sides are the same method: any Holm-significant difference is a false alarm
-    t["false_positive"] = [bool(p < alpha) if c else None for c, p in zip(control, t.p_holm)]
+    t["false_positive"] = [bool(p < alpha) if c else None for c, p in zip(t.column == "control", t.p_holm)]
     return t
 
 
 # --- one row of the table -------------------------------------------------------------------------
 
 FIELDS = ["claim", "claim_text", "setting", "metric", "metric_kind", "direction", "column", "method", "effect",
-          "ci_low", "ci_high", "p", "seeds", "examples", "verdict", "commits", "objective_sha", "train_objective_sha",
-          "dirty", "note"]
+          "ci_low", "ci_high", "p", "se", "df", "seeds", "examples", "verdict", "commits", "objective_sha",
+          "train_objective_sha", "dirty", "note"]
 
 
 def cell(**fields) -> dict:
     """A table cell with every field (NaN / '' where it has no value)."""
     out = {k: "" for k in FIELDS}
-    out.update({k: float("nan") for k in ("effect", "ci_low", "ci_high", "p")}, seeds=0, direction=1)
+    out.update({k: float("nan") for k in ("effect", "ci_low", "ci_high", "p", "se", "df")}, seeds=0, direction=1)
     out.update(fields)
     return out
 
@@ -236,8 +287,8 @@ def absent(head: dict, columns, verdict: str) -> list[dict]:
     return [cell(**head, column=c, method=m, verdict=verdict) for c, m in columns.items()]
 
 
-def compare(head: dict, runs: pd.DataFrame, columns: dict[str, str], values, resamples: int = 10_000,
-            seed: int = 0, control_seeds=(), baseline: str = BASELINE) -> list[dict]:
+def compare(head: dict, runs: pd.DataFrame, columns: dict[str, str], values, control_seeds=(),
+            baseline: str = BASELINE) -> list[dict]:
     """One cell per column (name -> method): that method against `baseline`, seeds paired.
 
     `head`: claim, claim_text, setting, metric, metric_kind, direction. `runs`: the row's runs
@@ -256,11 +307,11 @@ def compare(head: dict, runs: pd.DataFrame, columns: dict[str, str], values, res
                    else f"no seed shared with {baseline} ({method}: {sorted(mine)}, {baseline}: {sorted(base)})")
             cells.append(cell(**head, column=column, method=method, verdict=f"not run ({why})", **prov))
             continue
-        cells.append(cell(**head, column=column, method=method, **paired_effect(pairs, resamples, seed), **prov))
+        cells.append(cell(**head, column=column, method=method, **paired_effect(pairs), **prov))
     return cells
 
 
-def control(head: dict, runs: pd.DataFrame, control_seeds, values, resamples: int = 10_000, seed: int = 0) -> dict:
+def control(head: dict, runs: pd.DataFrame, control_seeds, values) -> dict:
     """The A/A control: baseline seeds `control_seeds` against the baseline's other seeds, through
     the same effect, p and Holm as the claims (`pair_in_order`)."""
     base = runs[runs.method == BASELINE]
@@ -270,7 +321,7 @@ def control(head: dict, runs: pd.DataFrame, control_seeds, values, resamples: in
     if not a or not b:
         return cell(**head, verdict=f"not run (baseline seeds: {sorted(a)} compared, {sorted(b)} control)")
     prov = row_provenance(f"control {head['setting']}", base)
-    out = cell(**head, **paired_effect(pair_in_order(a, b), resamples, seed), **prov)
+    out = cell(**head, **paired_effect(pair_in_order(a, b)), **prov)
     if min(len(a), len(b)) < 2:
         out["note"] = f"too few seeds ({len(b)} control, {len(a)} compared; 2 per side at least)"
     return out
@@ -283,8 +334,7 @@ def k_variants(method_settings: dict, live: str) -> dict[str, int]:
     return sweep_variants(method_settings, live, "K")
 
 
-def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_settings: dict, values,
-            resamples: int = 10_000, seed: int = 0) -> list[dict]:
+def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_settings: dict, values) -> list[dict]:
     """Claim 4, per column and model: (largest K minus smallest K) on the long texts minus the same
     on the short ones, each paired by seed among the column method's K variants (`k_variants`)."""
     cells = []
@@ -307,7 +357,7 @@ def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_sett
             for ds in (LONG, SHORT):
                 lo, hi = ks[ds][min(ks[ds])], ks[ds][max(ks[ds])]
                 sub = mine[(mine.model == model) & (mine.dataset == ds)]
-                (c,) = compare(head, sub, {column: hi}, values, resamples, seed, baseline=lo)
+                (c,) = compare(head, sub, {column: hi}, values, baseline=lo)
                 effects[ds] = c
                 # a method may train on a seeded subset of one dataset (per_method.train_overrides):
                 # the two K compared must then share it, or the gain is partly the data's

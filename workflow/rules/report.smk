@@ -244,7 +244,7 @@ rule claims:
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
             "not_testable": CLAIMS["not_testable"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
-            "min_effect": CLAIMS["min_effect"], "out_csv": output.csv, **BOOT}),
+            "min_effect": CLAIMS["min_effect"], "primary": CLAIMS["primary"], "out_csv": output.csv}),
     log:
         OUT + "/logs/report/claims.log",
     benchmark:
