@@ -35,15 +35,18 @@
 #
 # Per row: **share** of sentences where the first copy earns the higher reward (ties count half),
 # **mean difference** of the rewards and the paired **effect size** d = mean / sd of the
-# differences. Cells are the mean over seeds with a 95 % interval from a hierarchical bootstrap
-# (seeds resampled, then sentences within each drawn seed: `afa.stats.hierarchical_bootstrap`);
-# the per-seed values follow. `detect` and `deceive` read the same logit in opposite directions, so
-# their shares are complements.
+# differences. Cells are the mean over seeds with a 95 % interval with the seed as the unit of
+# inference (`afa.stats.seed_effect`, as the claims table: a t on S - 1 degrees of freedom whose
+# standard error carries the sentence draw every seed shares; every seed scores the same sentences
+# with the same masks); the effect size is the mean of the seeds' own d, each seed's differences
+# divided by their sd. `p` is the two-sided p of "no preference" (share 0.5, mean difference 0), before any
+# correction across rows. The per-seed values follow. `detect` and `deceive` read the same logit in
+# opposite directions, so their shares are complements.
 
 # %% tags=["parameters"]
 result_files = []   # JSON files written by `afa probe` (the .examples.jsonl.gz beside each is read too)
 out_csv = "probe_table.csv"
-bootstrap_resamples = 10000
+bootstrap_resamples = 10000   # the per-seed intervals (over one run's sentences) come with the result files
 bootstrap_seed = 0
 
 # %%
@@ -53,8 +56,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from afa.evaluation.probe import effect_size, wins
-from afa.stats import hierarchical_bootstrap
+from afa.evaluation.probe import wins
+from afa.stats import seed_effect
 from afa.tables import load_runs
 
 runs = load_runs(result_files)
@@ -80,7 +83,9 @@ FORMAT = {"share": ".3f", "mean_diff": ".3g", "effect_size": ".2f"}  # reward di
 
 
 def cell(value, low, high, spec):
-    return "n/a" if value != value else f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
+    if value != value:
+        return "n/a"
+    return f"{value:{spec}}" if low != low else f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"  # one seed: no interval
 
 
 shown = per_seed[KEYS + ["seed", "n"]].copy()
@@ -90,7 +95,7 @@ shown
 
 # %% [markdown]
 # ## Over seeds
-# Mean over seeds, 95 % interval resampling seeds and then sentences.
+# Mean over seeds, 95 % interval with the seed as the unit (`afa.stats.seed_effect`).
 
 # %%
 def examples(file):
@@ -106,26 +111,41 @@ for _, r in runs.iterrows():
     for e in examples(r["file"]):
         by_K.setdefault(e["K"], []).append(e)
     for (group, reward, K, comparison), (first, second) in rows.items():
-        diffs[(r.dataset, r.model, r.method, r.masking, group, reward, K, comparison, r.seed)] = np.array(
-            [e["rewards"][reward][first] - e["rewards"][reward][second] for e in by_K[K]
-             if group == "all" or e["length"] == group])
+        kept = [e for e in by_K[K] if group == "all" or e["length"] == group]
+        diffs[(r.dataset, r.model, r.method, r.masking, group, reward, K, comparison, r.seed)] = pd.Series(
+            [e["rewards"][reward][first] - e["rewards"][reward][second] for e in kept], index=[e["id"] for e in kept],
+            dtype=float)
 
-STATISTICS = {"share": (wins, np.mean), "mean_diff": (lambda d: d, np.mean), "effect_size": (lambda d: d, effect_size)}
+
+def over_seeds(groups):
+    """share, mean difference and effect size over seeds: (estimate, low, high) each, and the p of no preference."""
+    share = seed_effect([wins(x) - 0.5 for x in groups])  # the same sentences in every seed: aligned on id
+    diff = seed_effect(groups)
+    # each seed's differences in units of its own sd: their mean over sentences is that seed's d
+    with np.errstate(all="ignore"):
+        d = seed_effect([x / np.std(x, ddof=1) for x in groups])
+    return {"share": (share["estimate"] + 0.5, share["ci_low"] + 0.5, share["ci_high"] + 0.5),
+            "mean_diff": (diff["estimate"], diff["ci_low"], diff["ci_high"]),
+            "effect_size": (d["estimate"], d["ci_low"], d["ci_high"]),
+            "p": diff["p_value"], "sentences_used": diff["examples"]}
+
+
 table = []
 for key, g in per_seed.groupby(KEYS, observed=True):
     seeds = sorted(g.seed)
     groups = [diffs[(*key, s)] for s in seeds]
     row = {**dict(zip(KEYS, key)), "seeds": len(seeds),
            "sentences": "/".join(str(len(x)) for x in groups) if len({len(x) for x in groups}) > 1 else len(groups[0])}
-    for m, (transform, statistic) in STATISTICS.items():
-        h = hierarchical_bootstrap([transform(x) for x in groups], statistic, bootstrap_resamples, bootstrap_seed)
-        row.update({m: cell(h["estimate"], h["ci_low"], h["ci_high"], FORMAT[m]), f"{m}_mean": h["estimate"],
-                    f"{m}_low": h["ci_low"], f"{m}_high": h["ci_high"],
+    stats = over_seeds(groups)
+    for m in ("share", "mean_diff", "effect_size"):
+        est, lo, hi = stats[m]
+        row.update({m: cell(est, lo, hi, FORMAT[m]), f"{m}_mean": est, f"{m}_low": lo, f"{m}_high": hi,
                     f"{m}_per_seed": ", ".join(f"{v:{FORMAT[m]}}" for v in g.sort_values("seed")[m])})
+    row["p"] = stats["p"]
     table.append(row)
 table = pd.DataFrame(table)
 table.to_csv(out_csv, index=False)
-table[KEYS + ["share", "mean_diff", "effect_size", "seeds", "sentences", "share_per_seed"]]
+table[KEYS + ["share", "mean_diff", "effect_size", "p", "seeds", "sentences", "share_per_seed"]]
 
 # %% [markdown]
 # ## The test alone

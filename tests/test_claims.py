@@ -464,3 +464,25 @@ def test_same_objective_relabels_only_the_shas_of_a_group():
     assert claims.same_objective({"objective_sha": "bbbb", "commit": "c"}, groups) == {"objective_sha": "aaaa=bbbb", "commit": "c"}
     assert claims.same_objective({"objective_sha": "cccc"}, groups) == {"objective_sha": "cccc"}
     assert claims.same_objective(None, groups) is None
+
+
+def test_the_readme_summary_counts_verdicts_and_says_only_what_they_say():
+    head = dict(claim="1 accuracy", metric="accuracy", metric_kind="accuracy", direction=1, seeds=5, examples="9",
+                se=0.01, df=4.0)
+    cells = [claims.cell(**head, setting="a", column="live", effect=0.02, ci_low=0.01, ci_high=0.03, p=0.001),
+             claims.cell(**head, setting="b", column="live", effect=0.0, ci_low=-0.02, ci_high=0.02, p=0.9),
+             claims.cell(**{**head, "seeds": 3}, setting="c", column="live", effect=0.0, ci_low=-0.02, ci_high=0.04, p=0.9),
+             claims.cell(**head, setting="d", column="live", verdict="not run (no afa runs)")]
+    t = claims.decide(pd.DataFrame(cells), {"accuracy": 0.005}, [{"claim": "1 accuracy", "setting": "b", "column": "live"}])
+    text = claims.standing(t)
+    assert text.startswith("3 cells of the claims table are tested (1 primary, one per claim of the paper, named "
+                           "before these results; 2 secondary)")
+    assert "1 hold, 0 do not hold and 2 are inconclusive; 1 are not run" in text
+    assert "Primary cells: 1 accuracy (b, live): +0.00 [−2.00, +2.00], inconclusive." in text
+    assert "No accuracy gain is detected" not in text  # cell a holds
+    t.loc[0, "verdict"] = "inconclusive"
+    assert "No accuracy gain is detected in any of the 3 accuracy cells; the intervals allow up to +4.00 points (c, live)" \
+        in claims.standing(t)
+    md = claims.readme_table(t)
+    assert "| 1 accuracy | b | accuracy | | **+0.00 [−2.00, +2.00]" in md.replace("|  |", "| |")
+    assert "| 1 accuracy | d | accuracy | | not run |" in md.replace("|  |", "| |")

@@ -33,3 +33,16 @@ def test_use_afa_on_your_own_model_runs_as_written(tmp_path, monkeypatch):
     assert trainer.state.global_step == trainer.args.max_steps
     assert all("L_adv" in h and "disc_acc" in h for h in trainer.state.log_history if "loss" in h)
     assert list(tmp_path.glob("*/checkpoint-*/afa_state.pt"))
+
+
+def test_the_readmes_claims_numbers_are_the_claims_tables():
+    """"Where the replication stands" and the claims table in README are generated from
+    results/paper/claims.csv (`afa claims-summary --update README.md`): no number there is typed by hand."""
+    import pandas as pd
+
+    from afa import claims
+
+    readme = (REPO / "README.md").read_text()
+    table = pd.read_csv(REPO / "results" / "paper" / "claims.csv")
+    assert claims.readme_blocks(readme, table) == readme, "run `afa claims-summary --update README.md`"
+    assert "<!-- claims-standing -->\n" + claims.standing(table) + "\n<!-- /claims-standing -->" in readme

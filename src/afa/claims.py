@@ -378,3 +378,89 @@ def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_sett
             cells.append(cell(**{**head, "setting": f"{head['setting']} / {model}"}, column=column, method=method,
                               **both, **prov, note=note))
     return cells
+
+
+# --- what the README says of the table, generated from its CSV ------------------------------------
+
+def _num(x: float, digits: int) -> str:
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def _effect(r, ci: bool = True) -> str:
+    scale, digits = (100, 2) if r["metric_kind"] in ("accuracy", "attack_accuracy") else (1, 3)
+    e = _num(scale * r["effect"], digits)
+    return f"{e} [{_num(scale * r['ci_low'], digits)}, {_num(scale * r['ci_high'], digits)}]" if ci else e
+
+
+def _p(p: float) -> str:
+    return "1" if p >= 0.995 else f"{p:.2f}" if p >= 0.01 else "< 0.01"
+
+
+def _cell(r) -> str:
+    if not r["p"] == r["p"]:
+        return r["verdict"].split(" (")[0]  # not run / not testable here: claims.html gives why
+    text = f"{_effect(r)}, Holm p {_p(r['p_holm'])} (≠ 0), {_p(r['p_below_holm'])} (< min): {r['verdict']}"
+    return f"**{text}** (primary)" if r.get("family") == "primary" else text
+
+
+def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
+    """The claims table as README markdown: one line per claim row, a cell per column (accuracy in
+    points, x100), the primary cells in bold; the A/A control rows below."""
+    t = table.fillna({"verdict": "", "family": ""})
+    rows = ["| claim | setting | metric | " + " | ".join(columns) + " |", "|---|---|---|" + "---|" * len(columns)]
+    claim_cells = t[t.column != "control"]
+    for key, g in claim_cells.groupby(["claim", "setting", "metric"], sort=False):
+        by = {r["column"]: r for _, r in g.iterrows()}
+        rows.append("| " + " | ".join(key) + " | " + " | ".join(_cell(by[c]) if c in by else "" for c in columns) + " |")
+    control = t[t.column == "control"]
+    if len(control):
+        rows += ["", "| A/A control | setting | metric | baseline against baseline |", "|---|---|---|---|"]
+        rows += [f"| {r['method']} | {r['setting']} | {r['metric']} | {_cell(r)} |" for _, r in control.iterrows()]
+    return "\n".join(rows)
+
+
+def standing(table: pd.DataFrame) -> str:
+    """The numbers of the README's "Where the replication stands", from the table alone."""
+    t = table[table.column != "control"]
+    tested = t[t.p.notna()]
+    kind = pd.Series([next(k for k in ("holds", "does not", "inconclusive") if v.startswith(k)) for v in tested.verdict],
+                     index=tested.index)
+    count = {v: int((kind == v).sum()) for v in ("holds", "does not", "inconclusive")}
+    untested = t[t.p.isna()]
+    acc = tested[tested.metric == "accuracy"]
+    lines = [f"{len(tested)} cells of the claims table are tested ({int((tested.family == 'primary').sum())} "
+             f"primary, one per claim of the paper, named before these results; {int((tested.family == 'secondary').sum())} "
+             f"secondary), with the seed as the unit of inference and Holm within each family: "
+             f"{count['holds']} hold, {count['does not']} do not hold and {count['inconclusive']} are inconclusive; "
+             f"{len(untested)} are not run or not testable here (each says why)."]
+    prim = tested[tested.family == "primary"]
+    if len(prim):
+        lines.append("Primary cells: " + "; ".join(
+            f"{r['claim']} ({r['setting']}, {r['column'].replace('_', '-')}): {_effect(r)}, {r['verdict']}"
+            for _, r in prim.iterrows()) + ".")
+    decided = tested[~kind.eq("inconclusive")]
+    if len(decided):
+        lines.append("Every cell that is not inconclusive: " + "; ".join(
+            f"{r['claim']} ({r['setting']}, {r['metric']}, {r['column'].replace('_', '-')}): {_effect(r)}, {r['verdict']}"
+            for _, r in decided.iterrows()) + ".")
+    if len(acc) and not (kind[acc.index] == "holds").any():
+        top = acc.loc[acc.ci_high.idxmax()]
+        lines.append(f"No accuracy gain is detected in any of the {len(acc)} accuracy cells; the intervals allow up to "
+                     f"{_num(100 * top.ci_high, 2)} points ({top['setting']}, {top['column'].replace('_', '-')}).")
+    return " ".join(lines)
+
+
+README_BLOCKS = {"claims-standing": standing, "claims-table": readme_table}
+
+
+def readme_blocks(text: str, table: pd.DataFrame) -> str:
+    """`text` (a README) with each generated block between `<!-- <name> -->` and `<!-- /<name> -->`
+    made anew from `table`."""
+    import re
+
+    for name, make in README_BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {name} -->\n)(?:.*?\n)?(<!-- /{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"the README has no <!-- {name} --> ... <!-- /{name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + make(table) + "\n" + m.group(2), text)
+    return text

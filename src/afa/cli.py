@@ -80,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
                              "file and line, then the schema, naming the bad key; run from the repository root")
     cc.add_argument("--configfile", nargs="*", default=[], type=Path, help="overlays, as given to snakemake")
 
+    cs = sub.add_parser("claims-summary", parents=[common],
+                        help="the README's generated claims blocks (where the replication stands; the table) from a claims.csv")
+    cs.add_argument("--csv", type=Path, default=Path("results/paper/claims.csv"))
+    cs.add_argument("--update", type=Path, help="rewrite the blocks of this README in place (default: print them)")
+
     s = sub.add_parser("make-sample", parents=[common], help="draw the embedded sample from a mirror (maintainers)")
     s.add_argument("--mirror", required=True, type=Path)
     s.add_argument("--out", required=True, type=Path)
@@ -153,6 +158,20 @@ def run(args) -> None:
 
         config = check(args.configfile)
         print(f"config OK: outdir {config['outdir']}, datasets {', '.join(config['datasets'])}")
+    elif args.step == "claims-summary":
+        import pandas as pd
+
+        from afa import claims
+
+        table = pd.read_csv(args.csv)
+        if args.update:
+            from afa.io import atomic_path
+
+            text = claims.readme_blocks(args.update.read_text(), table)
+            with atomic_path(args.update) as tmp:
+                tmp.write_text(text)
+        else:
+            print("\n\n".join(make(table) for make in claims.README_BLOCKS.values()))
     elif args.step == "make-sample":
         from afa.sample import make_sample
 
