@@ -39,8 +39,8 @@
 # inference (`afa.stats.seed_effect`, as the claims table: a t on S - 1 degrees of freedom whose
 # standard error carries the sentence draw every seed shares; every seed scores the same sentences
 # with the same masks); the effect size is the mean of the seeds' own d, each seed's differences
-# divided by their sd. `p` is the two-sided p of "no preference" (share 0.5, mean difference 0), before any
-# correction across rows. The per-seed values follow. `detect` and `deceive` read the same logit in
+# divided by their sd. `p` is the two-sided p of a mean reward difference of 0, before any correction across
+# rows (the share's interval answers "no preference in how many sentences" on its own). The per-seed values follow. `detect` and `deceive` read the same logit in
 # opposite directions, so their shares are complements.
 
 # %% tags=["parameters"]
@@ -118,7 +118,7 @@ for _, r in runs.iterrows():
 
 
 def over_seeds(groups):
-    """share, mean difference and effect size over seeds: (estimate, low, high) each, and the p of no preference."""
+    """share, mean difference and effect size over seeds: (estimate, low, high) each, and the mean difference's p."""
     share = seed_effect([wins(x) - 0.5 for x in groups])  # the same sentences in every seed: aligned on id
     diff = seed_effect(groups)
     # each seed's differences in units of its own sd: their mean over sentences is that seed's d
