@@ -46,3 +46,12 @@ def test_the_readmes_claims_numbers_are_the_claims_tables():
     table = pd.read_csv(REPO / "results" / "paper" / "claims.csv")
     assert claims.readme_blocks(readme, table) == readme, "run `afa claims-summary --update README.md`"
     assert "<!-- claims-standing -->\n" + claims.standing(table) + "\n<!-- /claims-standing -->" in readme
+
+
+def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():
+    import pandas as pd
+
+    t = pd.read_csv(REPO / "results" / "paper" / "probe_table.csv")
+    aa = t[t.comparison == "random_vs_random"]
+    outside = int(((aa.share_low > 0.5) | (aa.share_high < 0.5)).sum())
+    assert f"the share interval of {outside} of the {len(aa)} A/A rows, random" in " ".join((REPO / "README.md").read_text().split())
