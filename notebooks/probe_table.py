@@ -117,13 +117,23 @@ for _, r in runs.iterrows():
             dtype=float)
 
 
+NONE = {"estimate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan"), "examples": 0}
+
+
+def effect(groups):
+    """seed_effect over the sentences every seed has a value for; none (a row of one sentence, whose
+    effect size has no sd): n/a."""
+    common = set.intersection(*(set(x.dropna().index) for x in groups))
+    return seed_effect(groups) if common else NONE
+
+
 def over_seeds(groups):
     """share, mean difference and effect size over seeds: (estimate, low, high) each, and the mean difference's p."""
-    share = seed_effect([wins(x) - 0.5 for x in groups])  # the same sentences in every seed: aligned on id
-    diff = seed_effect(groups)
+    share = effect([wins(x) - 0.5 for x in groups])  # the same sentences in every seed: aligned on id
+    diff = effect(groups)
     # each seed's differences in units of its own sd: their mean over sentences is that seed's d
     with np.errstate(all="ignore"):
-        d = seed_effect([x / np.std(x, ddof=1) for x in groups])
+        d = effect([x / np.std(x, ddof=1) for x in groups])
     return {"share": (share["estimate"] + 0.5, share["ci_low"] + 0.5, share["ci_high"] + 0.5),
             "mean_diff": (diff["estimate"], diff["ci_low"], diff["ci_high"]),
             "effect_size": (d["estimate"], d["ci_low"], d["ci_high"]),
