@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, claims_rows
 
-from afa import claims, stats, tables
+from afa import claims, stats, summary, tables
 
 PROV = {"afa_version": "0.1.0", "commit": "1111111aaaa", "dirty": False, "objective_sha": "sha-one"}
 
@@ -474,7 +474,7 @@ def test_the_readme_summary_counts_verdicts_and_says_only_what_they_say():
              claims.cell(**{**head, "seeds": 3}, setting="c", column="live", effect=0.0, ci_low=-0.02, ci_high=0.04, p=0.9),
              claims.cell(**head, setting="d", column="live", verdict="not run (no afa runs)")]
     t = claims.decide(pd.DataFrame(cells), {"accuracy": 0.005}, [{"claim": "1 accuracy", "setting": "b", "column": "live"}])
-    text = claims.standing(t)
+    text = summary.standing(t)
     assert text.startswith("3 cells of the claims table are tested (1 primary, one per claim of the paper, named "
                            "before these results; 2 secondary)")
     assert "1 hold, 0 do not hold and 2 are inconclusive; 1 are not run" in text
@@ -482,7 +482,7 @@ def test_the_readme_summary_counts_verdicts_and_says_only_what_they_say():
     assert "No accuracy gain is detected" not in text  # cell a holds
     t.loc[0, "verdict"] = "inconclusive"
     assert "No accuracy gain is detected in any of the 3 accuracy cells; the intervals allow up to +4.00 points (c, live)" \
-        in claims.standing(t)
-    md = claims.readme_table(t)
+        in summary.standing(t)
+    md = summary.readme_table(t)
     assert "| 1 accuracy | b | accuracy | | **+0.00 [−2.00, +2.00]" in md.replace("|  |", "| |")
     assert "| 1 accuracy | d | accuracy | | not run |" in md.replace("|  |", "| |")

@@ -40,12 +40,13 @@ def test_the_readmes_claims_numbers_are_the_claims_tables():
     results/paper/claims.csv (`afa claims-summary --update README.md`): no number there is typed by hand."""
     import pandas as pd
 
-    from afa import claims
+    from afa import summary
 
     readme = (REPO / "README.md").read_text()
     table = pd.read_csv(REPO / "results" / "paper" / "claims.csv")
-    assert claims.readme_blocks(readme, table) == readme, "run `afa claims-summary --update README.md`"
-    assert "<!-- claims-standing -->\n" + claims.standing(table) + "\n<!-- /claims-standing -->" in readme
+    probe = pd.read_csv(REPO / "results" / "paper" / "probe_table.csv")
+    assert summary.readme_blocks(readme, table, probe) == readme, "run `afa claims-summary --update README.md`"
+    assert "<!-- claims-standing -->\n" + summary.standing(table) + "\n<!-- /claims-standing -->" in readme
 
 
 def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():

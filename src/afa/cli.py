@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     cs = sub.add_parser("claims-summary", parents=[common],
                         help="the README's generated claims blocks (where the replication stands; the table) from a claims.csv")
     cs.add_argument("--csv", type=Path, default=Path("results/paper/claims.csv"))
+    cs.add_argument("--probe", type=Path, default=Path("results/paper/probe_table.csv"))
     cs.add_argument("--update", type=Path, help="rewrite the blocks of this README in place (default: print them)")
 
     s = sub.add_parser("make-sample", parents=[common], help="draw the embedded sample from a mirror (maintainers)")
@@ -161,17 +162,17 @@ def run(args) -> None:
     elif args.step == "claims-summary":
         import pandas as pd
 
-        from afa import claims
+        from afa import summary
 
-        table = pd.read_csv(args.csv)
+        table, probe = pd.read_csv(args.csv), pd.read_csv(args.probe)
         if args.update:
             from afa.io import atomic_path
 
-            text = claims.readme_blocks(args.update.read_text(), table)
+            text = summary.readme_blocks(args.update.read_text(), table, probe)
             with atomic_path(args.update) as tmp:
                 tmp.write_text(text)
         else:
-            print("\n\n".join(make(table) for make in claims.README_BLOCKS.values()))
+            print("\n\n".join(make(table, probe) for make in summary.README_BLOCKS.values()))
     elif args.step == "make-sample":
         from afa.sample import make_sample
 

@@ -1,0 +1,119 @@
+"""What the README says of the results, generated from the result CSVs (`afa claims-summary`):
+"Where the replication stands" and the claims table from results/paper/claims.csv, the mechanism
+probe's headline from probe_table.csv. tests/test_readme.py fails when the README's blocks differ
+from what these functions make of the committed CSVs, so no number there is typed by hand.
+
+Layer: report (beside afa.claims, whose table it reads).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+
+
+def _num(x: float, digits: int) -> str:
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def _effect(r, ci: bool = True) -> str:
+    scale, digits = (100, 2) if r["metric_kind"] in ("accuracy", "attack_accuracy") else (1, 3)
+    e = _num(scale * r["effect"], digits)
+    return f"{e} [{_num(scale * r['ci_low'], digits)}, {_num(scale * r['ci_high'], digits)}]" if ci else e
+
+
+def _p(p: float) -> str:
+    return "1" if p >= 0.995 else f"{p:.2f}" if p >= 0.01 else "< 0.01"
+
+
+def _cell(r) -> str:
+    if not r["p"] == r["p"]:
+        return r["verdict"].split(" (")[0]  # not run / not testable here: claims.html gives why
+    text = f"{_effect(r)}, Holm p {_p(r['p_holm'])} (≠ 0), {_p(r['p_below_holm'])} (< min): {r['verdict']}"
+    return f"**{text}** (primary)" if r.get("family") == "primary" else text
+
+
+def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
+    """The claims table as README markdown: one line per claim row, a cell per column (accuracy in
+    points, x100), the primary cells in bold; the A/A control rows below."""
+    t = table.fillna({"verdict": "", "family": ""})
+    rows = ["| claim | setting | metric | " + " | ".join(columns) + " |", "|---|---|---|" + "---|" * len(columns)]
+    claim_cells = t[t.column != "control"]
+    for key, g in claim_cells.groupby(["claim", "setting", "metric"], sort=False):
+        by = {r["column"]: r for _, r in g.iterrows()}
+        rows.append("| " + " | ".join(key) + " | " + " | ".join(_cell(by[c]) if c in by else "" for c in columns) + " |")
+    control = t[t.column == "control"]
+    if len(control):
+        rows += ["", "| A/A control | setting | metric | baseline against baseline |", "|---|---|---|---|"]
+        rows += [f"| {r['method']} | {r['setting']} | {r['metric']} | {_cell(r)} |" for _, r in control.iterrows()]
+    return "\n".join(rows)
+
+
+def standing(table: pd.DataFrame) -> str:
+    """The numbers of the README's "Where the replication stands", from the table alone."""
+    t = table[table.column != "control"]
+    tested = t[t.p.notna()]
+    kind = pd.Series([next(k for k in ("holds", "does not", "inconclusive") if v.startswith(k)) for v in tested.verdict],
+                     index=tested.index)
+    count = {v: int((kind == v).sum()) for v in ("holds", "does not", "inconclusive")}
+    untested = t[t.p.isna()]
+    acc = tested[tested.metric == "accuracy"]
+    lines = [f"{len(tested)} cells of the claims table are tested ({int((tested.family == 'primary').sum())} "
+             f"primary, one per claim of the paper, named before these results; {int((tested.family == 'secondary').sum())} "
+             f"secondary), with the seed as the unit of inference and Holm within each family: "
+             f"{count['holds']} hold, {count['does not']} do not hold and {count['inconclusive']} are inconclusive; "
+             f"{len(untested)} are not run or not testable here (each says why)."]
+    prim = tested[tested.family == "primary"]
+    if len(prim):
+        lines.append("Primary cells: " + "; ".join(
+            f"{r['claim']} ({r['setting']}, {r['column'].replace('_', '-')}): {_effect(r)}, {r['verdict']}"
+            for _, r in prim.iterrows()) + ".")
+    decided = tested[~kind.eq("inconclusive")]
+    if len(decided):
+        lines.append("Every cell that is not inconclusive: " + "; ".join(
+            f"{r['claim']} ({r['setting']}, {r['metric']}, {r['column'].replace('_', '-')}): {_effect(r)}, {r['verdict']}"
+            for _, r in decided.iterrows()) + ".")
+    if len(acc) and not (kind[acc.index] == "holds").any():
+        top = acc.loc[acc.ci_high.idxmax()]
+        lines.append(f"No accuracy gain is detected in any of the {len(acc)} accuracy cells; the intervals allow up to "
+                     f"{_num(100 * top.ci_high, 2)} points ({top['setting']}, {top['column'].replace('_', '-')}).")
+    return " ".join(lines)
+
+
+# The probe row the README quotes: the live column's D on SST-2 from scratch, the claims grid's final
+# runs, K 3 (the live default), polar vs POS-matched neutral mask, the `detect` reward AFA trains with
+PROBE_HEADLINE = {"dataset": "sst2", "model": "scratch", "method": "afa", "group": "all", "reward": "detect", "K": 3,
+                  "comparison": "polar_vs_neutral"}
+
+
+def probe_headline(probe: pd.DataFrame) -> str:
+    """One sentence on whether the live discriminator's reward prefers masking the polar words."""
+    hit = probe
+    for key, value in PROBE_HEADLINE.items():
+        hit = hit[hit[key] == value]
+    if len(hit) != 1:
+        raise ValueError(f"probe table: {len(hit)} rows match {PROBE_HEADLINE}, expected 1")
+    r = hit.iloc[0]
+    on_average = ("no preference on average is shown" if r["p"] >= 0.05
+                  else f"on average the reward prefers the {'polar' if r['mean_diff_mean'] > 0 else 'neutral'} mask")
+    return (f"The mechanism probe on the claims grid's final SST-2 runs (live column, {r['seeds']} seeds, K 3, "
+            f"validation sentences): the discriminator's `detect` reward is higher for masking the polar words "
+            f"than POS-matched neutral ones in a share {r['share']} of sentences; the mean reward difference, "
+            f"in units of its sd, is {r['effect_size']} (p {r['p']:.2f}): {on_average}.")
+
+
+README_BLOCKS = {"claims-standing": lambda t, p: standing(t), "claims-table": lambda t, p: readme_table(t),
+                 "probe-standing": lambda t, p: probe_headline(p)}
+
+
+def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
+    """`text` (a README) with each generated block between `<!-- <name> -->` and `<!-- /<name> -->`
+    made anew from the claims `table` and the `probe` table."""
+    for name, make in README_BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {name} -->\n)(?:.*?\n)?(<!-- /{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"the README has no <!-- {name} --> ... <!-- /{name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + make(table, probe) + "\n" + m.group(2), text)
+    return text
