@@ -13,20 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from test_resume import assert_same, result
+import test_resume
+from test_resume import assert_same, prepared, result  # noqa: F401 (prepared: the fixture)
 
-from afa import data
-
-SETTINGS = {"model": {"kind": "scratch", "d_model": 32, "layers": 1, "heads": 2, "d_ff": 64},
-            "train": {"epochs": 2, "batch_size": 16, "checkpoint_every": 4, "log_every": 1, "patience": 5},
-            "method": {"objective": "afa", "M": 2, "disc": {"d_model": 32, "d_ff": 64}}}
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    out = tmp_path_factory.mktemp("data")
-    data.prepare("sst2", data.sample_root(), out, max_train=160, max_test=20)
-    return out
+# test_resume's tiny AFA run, two epochs of 10 steps, checkpoints at steps 4, 8, 10, 12, 16, 20
+SETTINGS = {**test_resume.SETTINGS, "train": {**test_resume.SETTINGS["train"], "epochs": 2, "checkpoint_every": 4}}
 
 
 def train(prepared, run: Path, env=None, settings=SETTINGS) -> subprocess.CompletedProcess:
