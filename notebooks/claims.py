@@ -64,6 +64,7 @@ model_kinds = {}          # model name -> kind (config model_settings): kind llm
 min_effect = {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}
 primary = []              # config claims.primary: the primary cell of each claim ({claim, setting, column})
 out_csv = "claims.csv"
+aa_csv = "aa_splits.csv"  # every A/A split's cells (the machinery on baseline against baseline)
 
 # %%
 import json
@@ -291,6 +292,50 @@ if not any(c["column"] == "control" for c in cells):
                              method=claims.BASELINE, verdict=(
         "not run (" + ("claims.control_seeds is empty" if not control_seeds
                        else f"no baseline accuracy results of seeds {control_seeds} among the inputs") + ")")))
+
+# %% [markdown]
+# ## A/A splits: the machinery's false-positive rate on real runs
+# Every split of the baseline's seeds (claim seeds and control seeds together, where the control
+# seeds were trained) into two halves (each unordered split once; a seeded 500 when there are more),
+# the second half against the first through the same effect, Holm (the split's metrics are one
+# family) and verdict as the table. Both halves are the baseline: a *holds* is a false positive, and
+# its rate should be at most 5 % for one metric (the family's any-metric rate likewise). A *does not
+# hold* is right here (the true effect, 0, is below every minimal effect): its rate is the test's
+# power to show an effect smaller than the minimal one. The splits share seeds, so the rates are a
+# check, not independent draws (`afa.claims.aa_splits`, `aa_split_table`, `aa_rates`).
+
+# %%
+def baseline_values(runs, values):
+    base = runs[runs.method == claims.BASELINE]
+    return {r.seed: values(r) for r in base.itertuples()}
+
+
+aa_sets = {}  # (dataset, model) -> metric -> (kind, {seed: values})
+for (dataset, model), runs in (acc.groupby(["dataset", "model"]) if len(acc) else []):
+    aa_sets.setdefault((dataset, model), {})["accuracy"] = ("accuracy", baseline_values(runs, correct))
+for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset", "model"]) if len(align) else []):
+    aa_sets.setdefault((dataset, model), {})[f"AUPRC vs {KIND.get(rationales, rationales)}"] = (
+        "auprc", baseline_values(runs, lambda r: tables.alignment_values(r.file, "auprc")))
+for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
+    metric, values = comprehensiveness(runs)
+    aa_sets.setdefault((dataset, model), {})[metric] = ("comprehensiveness", baseline_values(runs, values))
+aa_tables = []
+for (dataset, model), metrics in aa_sets.items():
+    seeds = set.intersection(*(set(v) for _, v in metrics.values()))
+    if not set(control_seeds) & seeds or len(seeds) < 4:
+        continue  # only where the A/A control was trained: there the baseline has seeds to split
+    seeds = sorted(seeds)[: len(seeds) // 2 * 2]
+    t = claims.aa_split_table({m: (k, {s: v[s] for s in seeds}) for m, (k, v) in metrics.items()}, min_effect,
+                              claims.aa_splits(seeds))
+    aa_tables.append(t.assign(setting=f"{report_split(dataset)} / {model}", seeds=len(seeds)))
+aa = pd.concat(aa_tables, ignore_index=True) if aa_tables else pd.DataFrame()
+if len(aa):
+    aa.to_csv(aa_csv, index=False)
+    rates = pd.concat([claims.aa_rates(g).assign(setting=k) for k, g in aa.groupby("setting")], ignore_index=True)
+else:
+    pd.DataFrame(columns=["split", "metric", "verdict"]).to_csv(aa_csv, index=False)
+    rates = "no setting has the baseline's control seeds and 4 seeds or more in all"
+rates
 
 # %% [markdown]
 # ## The table

@@ -486,3 +486,31 @@ def test_the_readme_summary_counts_verdicts_and_says_only_what_they_say():
     md = summary.readme_table(t)
     assert "| 1 accuracy | b | accuracy | | **+0.00 [−2.00, +2.00]" in md.replace("|  |", "| |")
     assert "| 1 accuracy | d | accuracy | | not run |" in md.replace("|  |", "| |")
+
+
+def test_aa_splits_are_every_unordered_split_into_halves_or_a_seeded_sample():
+    splits = claims.aa_splits([4, 1, 3, 2])
+    assert splits == [((1, 2), (3, 4)), ((1, 3), (2, 4)), ((1, 4), (2, 3))]
+    assert len(claims.aa_splits(range(1, 11))) == math.comb(9, 4)  # 126: C(10, 5) / 2
+    big = claims.aa_splits(range(1, 21), max_splits=50, seed=3)
+    assert len(big) == len(set(big)) == 50 and big == claims.aa_splits(range(1, 21), max_splits=50, seed=3)
+    assert all(sorted(a + b) == list(range(1, 21)) and 1 in a for a, b in big)
+    with pytest.raises(ValueError, match="even number of seeds"):
+        claims.aa_splits([1, 2, 3])
+
+
+def test_aa_split_rates_count_false_positives_and_can_find_them():
+    """On seeds that are all alike, few splits hold (at most the nominal 5 %); when seeds 6-10 are better by 20 points, the split
+    that puts them on one side holds, and the rate counts it."""
+    rng = np.random.default_rng(0)
+    ids = [str(i) for i in range(300)]
+
+    def runs(shift):
+        return {s: pd.Series((rng.random(300) < 0.5 + (shift if s > 5 else 0)).astype(float), index=ids) for s in range(1, 11)}
+
+    splits = claims.aa_splits(range(1, 11))
+    null = claims.aa_split_table({"accuracy": ("accuracy", runs(0.0))}, {"accuracy": 0.005}, splits)
+    assert len(null) == 126 and claims.aa_rates(null).set_index("metric").loc["accuracy", "holds"] <= 0.05
+    shifted = claims.aa_split_table({"accuracy": ("accuracy", runs(0.2))}, {"accuracy": 0.005}, splits)
+    assert shifted[shifted["first"] == "1 2 3 4 5"].verdict.iloc[0] == "holds"  # 6-10 against 1-5
+    assert 0 < claims.aa_rates(shifted).set_index("metric").loc["accuracy", "holds"] < 0.2

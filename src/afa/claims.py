@@ -327,6 +327,58 @@ def control(head: dict, runs: pd.DataFrame, control_seeds, values) -> dict:
     return out
 
 
+# --- the A/A splits: the machinery's false-positive rate on real runs ------------------------------
+
+def aa_splits(seeds, max_splits: int = 500, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The splits of `seeds` (an even number) into two halves, each unordered split once: all of them
+    when there are at most `max_splits`, else a seeded sample of that many."""
+    import itertools
+
+    seeds = sorted(seeds)
+    if len(seeds) < 4 or len(seeds) % 2:
+        raise ValueError(f"A/A splits need an even number of seeds, 4 or more, got {len(seeds)}")
+    first, rest = seeds[0], seeds[1:]
+    half = len(seeds) // 2
+    # the half that holds the smallest seed names the split: each unordered split appears once
+    halves = [(first, *c) for c in itertools.combinations(rest, half - 1)]
+    if len(halves) > max_splits:
+        rng = np.random.default_rng(seed)
+        halves = [halves[i] for i in sorted(rng.choice(len(halves), max_splits, replace=False))]
+    return [(a, tuple(x for x in seeds if x not in a)) for a in halves]
+
+
+def aa_split_table(metrics: dict, min_effect: dict, splits) -> pd.DataFrame:
+    """Each split's A/A cells, through the claims' test, families and verdict: per split, one cell per
+    metric (`metrics`: name -> (metric_kind, {seed: per-example Series})), the second half against the
+    first (`pair_in_order`), Holm over the split's cells as the control family."""
+    rows = []
+    for i, (a, b) in enumerate(splits):
+        cells = [cell(claim="A/A split", setting=f"split {i}", metric=name, metric_kind=kind, column="control",
+                      method=f"seeds {list(b)} vs {list(a)}",
+                      **paired_effect(pair_in_order({s: v[s] for s in a}, {s: v[s] for s in b})))
+                 for name, (kind, v) in metrics.items()]
+        t = decide(pd.DataFrame(cells), min_effect)
+        rows += [{"split": i, "first": " ".join(map(str, a)), "second": " ".join(map(str, b)), "metric": r.metric,
+                  "metric_kind": r.metric_kind, "effect": r.effect, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                  "p": r.p, "p_holm": r.p_holm, "p_below_holm": r.p_below_holm, "verdict": r.verdict}
+                 for r in t.itertuples()]
+    return pd.DataFrame(rows)
+
+
+def aa_rates(splits: pd.DataFrame) -> pd.DataFrame:
+    """Per metric (and for any metric of a split, the family): the share of splits whose verdict is
+    holds (a false positive: both halves are the baseline), does not hold, inconclusive."""
+    kind = splits.verdict.str.extract(r"^(holds|does not hold|inconclusive)")[0]
+    t = splits.assign(kind=kind)
+    out = [{"metric": m, "splits": len(g), **{k: float((g.kind == k).mean()) for k in ("holds", "does not hold", "inconclusive")}}
+           for m, g in t.groupby("metric", sort=False)]
+    per_split = t.groupby("split").kind
+    out.append({"metric": "any metric of the split (the family)", "splits": int(per_split.ngroups),
+                **{k: float(per_split.apply(lambda x, k=k: (x == k).any()).mean()) for k in ("holds", "does not hold")},
+                "inconclusive": float(per_split.apply(lambda x: (x == "inconclusive").all()).mean())})
+    return pd.DataFrame(out)
+
+
 # --- claim 4: which methods are the live AFA at another K -----------------------------------------
 
 def k_variants(method_settings: dict, live: str) -> dict[str, int]:

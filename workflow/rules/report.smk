@@ -235,6 +235,7 @@ rule claims:
         ipynb=OUT + "/claims.ipynb",
         html=OUT + "/claims.html",
         csv=OUT + "/claims.csv",
+        aa=OUT + "/aa_splits.csv",
     params:
         parameters=lambda wc, input, output: as_json({
             "accuracy_files": list(input.accuracy), "deletion_files": list(input.deletion),
@@ -244,7 +245,7 @@ rule claims:
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
             "not_testable": CLAIMS["not_testable"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
-            "min_effect": CLAIMS["min_effect"], "primary": CLAIMS["primary"], "out_csv": output.csv}),
+            "min_effect": CLAIMS["min_effect"], "primary": CLAIMS["primary"], "out_csv": output.csv, "aa_csv": output.aa}),
     log:
         OUT + "/logs/report/claims.log",
     benchmark:
