@@ -342,3 +342,85 @@ def test_refill_reads_a_continuation_column_that_the_model_never_sees(tokenizer,
     expected = sorted(6 - 2 + sum(i != pad for i in c) for x, c in zip(enc["input_ids"], cont) if len(x) == 6)
     assert sorted(copies[orig == 6].min(-1).values.tolist()) == expected and 6 in expected
     assert (copies[orig < 6] == orig[orig < 6, None] - 2).all()  # not cut: plain deletion
+
+
+# ----------------------------------------------------------------------------- evaluations on any model
+
+def test_the_evaluations_take_any_transformers_classifier_and_its_tokenizer(tokenizer):
+    """accuracy, token deletion and rationale alignment, called on a transformers model as it is (its
+    output has no `.attention`: `afa.hf.as_target` reads the row), agree with the same model wrapped by hand."""
+    from afa.evaluation.accuracy import accuracy
+    from afa.evaluation.alignment import alignment
+    from afa.evaluation.deletion import token_deletion
+    from afa.hf import Target, attention_row
+
+    model = tiny_seq_classifier(len(tokenizer)).eval()
+    ids = models.encode(tokenizer, TEXTS, 16)
+    acc = accuracy(model, tokenizer, ids, LABELS)
+    with torch.no_grad():
+        batch = models.collate(tokenizer, ids[:2], "cpu")
+        out = model(**{k: batch[k] for k in ("input_ids", "attention_mask")}, output_attentions=True)
+        assert acc["predictions"][:2] == out.logits.argmax(-1).tolist()
+        row = attention_row(out, batch["attention_mask"], "first")
+        assert torch.allclose(Target(model)(batch["input_ids"], batch["attention_mask"]).attention, row)
+    dele = token_deletion(model, tokenizer, ids, LABELS, levels=[1, 2], random_draws=1)
+    assert dele["n"] == len(TEXTS) and len(dele["per_example"]["comprehensiveness"]) == len(TEXTS)
+    assert dele == token_deletion(Target(model), tokenizer, ids, LABELS, levels=[1, 2], random_draws=1)
+    records = [{"id": str(i), "label": y, "tokens": t.split(), "rationale_mask": [int(i % 2 == 0) for i in range(len(t.split()))]}
+               for i, (t, y) in enumerate(zip(TEXTS, LABELS)) if len(t.split()) >= 2]
+    summary, per_example = alignment(model, tokenizer, records, 16)
+    assert summary["n"] == len(per_example) > 0 and 0 <= summary["auprc"] <= 1
+
+
+def test_a_model_loaded_with_sdpa_is_read_as_with_eager_attention(tokenizer):
+    """BERT cannot switch its attention after loading; asked for attentions, transformers falls back
+    to eager, so the row is the eager model's."""
+    from afa.hf import as_target
+
+    eager_model = tiny_seq_classifier(len(tokenizer)).eval()
+    sdpa_model = tiny_seq_classifier(len(tokenizer)).eval()
+    sdpa_model.config._attn_implementation = "sdpa"
+    batch = models.collate(tokenizer, models.encode(tokenizer, TEXTS, 16), "cpu")
+    with torch.no_grad():
+        rows = [as_target(m)(batch["input_ids"], batch["attention_mask"]).attention for m in (eager_model, sdpa_model)]
+    assert torch.allclose(*rows, atol=1e-6)
+    target = as_target(eager_model)
+    assert as_target(target) is target
+    with pytest.raises(TypeError, match="neither one of afa's models nor a Hugging Face model"):
+        as_target(torch.nn.Linear(2, 2))
+
+
+def test_afa_accuracy_reads_a_folder_that_afatrainer_saved(tokenizer, dataset, tmp_path):
+    """`afa accuracy --run <AFATrainer.save_model folder>`: the transformers folder is the run."""
+    import json
+    import subprocess
+    import sys
+
+    from afa import data
+
+    trainer = make_trainer(tokenizer, dataset, tmp_path / "out")
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    prepared = tmp_path / "data"
+    data.prepare("sst2", data.sample_root(), prepared, max_train=40, max_test=12)
+    r = subprocess.run([sys.executable, "-m", "afa.cli", "accuracy", "--run", str(tmp_path / "final"), "--data",
+                        str(prepared), "--out", str(tmp_path / "acc.json"), "--predictions", str(tmp_path / "p.csv")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "acc.json").read_text())["n"] == 12
+
+
+def test_afatrainer_refuses_a_model_without_eager_attention_when_built(tokenizer, dataset, tmp_path, monkeypatch):
+    """A model reloaded by from_pretrained comes back with sdpa: one line at construction, not an
+    error from inside the first step."""
+    import test_library
+
+    def sdpa(vocab_size, make=tiny_seq_classifier):
+        model = make(vocab_size)
+        model.config._attn_implementation = "sdpa"  # as from_pretrained loads it; BERT cannot switch back
+        return model
+
+    monkeypatch.setattr(test_library, "tiny_seq_classifier", sdpa)
+    with pytest.raises(ValueError, match=r"AFATrainer: the model's attention is 'sdpa' and BertForSequenceClassification "
+                                         r"cannot switch it; AFA reads attention probabilities"):
+        make_trainer(tokenizer, dataset, tmp_path)

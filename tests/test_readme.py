@@ -24,11 +24,13 @@ def test_ci_runs_the_readme_test_command():
 
 def test_use_afa_on_your_own_model_runs_as_written(tmp_path, monkeypatch):
     section = (REPO / "README.md").read_text().split("## Use AFA on your own model", 1)[1]
-    (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)
-    assert len(code.strip().splitlines()) <= 20
+    train, evaluate = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    assert len(train.strip().splitlines()) <= 20 and len(evaluate.strip().splitlines()) <= 20
     monkeypatch.chdir(tmp_path)  # its output_dir is relative
     scope = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(train, "README.md", "exec"), scope)
+    exec(compile(evaluate, "README.md", "exec"), scope)  # the evaluations, on the model just trained
+    assert 0 <= scope["summary"]["auprc"] <= 1 and len(scope["per_example"]) == 4
     trainer = scope["trainer"]
     assert trainer.state.global_step == trainer.args.max_steps
     assert all("L_adv" in h and "disc_acc" in h for h in trainer.state.log_history if "loss" in h)

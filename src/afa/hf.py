@@ -16,9 +16,14 @@ default), have nothing to hook; with p = 0 their `outputs.attentions` are alread
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
-from afa.models import last_attention_dropout, maskable_tokens  # noqa: F401 (public here)
+from afa.models import (DecoderClassifier, HFClassifier, ModelOutput, ScratchClassifier,  # noqa: F401 (public here)
+                        last_attention_dropout, maskable_tokens)
+
+log = logging.getLogger("afa.hf")
 
 POOLINGS = ("first", "last")
 # config fields that set attention-probability dropout, across model families
@@ -120,3 +125,55 @@ def default_pooling(config) -> str:
     decoder = getattr(config, "is_decoder", False) or (kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
                                                        and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES)
     return "last" if decoder else "first"
+
+
+class Target(torch.nn.Module):
+    """Any Hugging Face sequence classifier as the evaluations' target: `forward(input_ids,
+    attention_mask)` returns its logits and its attention row A_{n,:} (`afa.models.ModelOutput`), as
+    the pipeline's own models do, so `afa.evaluation`'s functions take it as they take those.
+
+    Evaluation reads the model in eval mode (no attention dropout), so no tracker is needed. A model
+    whose attention is not eager (sdpa: how `from_pretrained` loads a model by default, a saved
+    `AFATrainer` run included) is switched to eager where transformers can (`eager`); BERT-style
+    models cannot switch, but fall back to eager when asked for their attentions.
+    """
+
+    def __init__(self, model: torch.nn.Module, pooling: str | None = None):
+        super().__init__()
+        config = model.config
+        eager(model)  # where it cannot switch (BERT), transformers falls back to eager for output_attentions
+        if pooling is not None and pooling not in POOLINGS:
+            raise ValueError(f"Target: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        self.model, self.pooling = model, pooling or default_pooling(config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> ModelOutput:
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+        return ModelOutput(out.logits, attention_row(out, attention_mask, self.pooling))
+
+
+def eager(model: torch.nn.Module) -> bool:
+    """Switch `model` to eager attention where transformers can (the models on its AttentionInterface);
+    whether its attention is now eager (the only one that returns attention probabilities)."""
+    config = getattr(model, "config", None)
+    if getattr(config, "_attn_implementation", "eager") == "eager":
+        return True
+    before = config._attn_implementation
+    try:
+        model.set_attn_implementation("eager")
+    except (AttributeError, ValueError, NotImplementedError):
+        pass
+    if config._attn_implementation == "eager":
+        log.info("%s: attention %s -> eager, to read its attention probabilities", type(model).__name__, before)
+        return True
+    return False
+
+
+def as_target(model: torch.nn.Module, pooling: str | None = None) -> torch.nn.Module:
+    """The pipeline's own models as they are; any other (a transformers sequence classifier) as a
+    `Target`."""
+    if isinstance(model, (ScratchClassifier, HFClassifier, DecoderClassifier, Target)):
+        return model
+    if getattr(model, "config", None) is None:
+        raise TypeError(f"{type(model).__name__} is neither one of afa's models nor a Hugging Face model (no "
+                        "config): wrap it so that forward(input_ids, attention_mask) returns .logits and .attention")
+    return Target(model, pooling)

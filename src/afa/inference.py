@@ -17,7 +17,11 @@ def batch_order(ids: list[list[int]], batch_size: int) -> list[list[int]]:
 
 @torch.no_grad()
 def predict(model, tokenizer, ids: list[list[int]], batch_size: int = 64, device="cpu"):
-    """(logits [N, C], attention rows as a list of 1-D tensors of each sequence's length)."""
+    """(logits [N, C], attention rows as a list of 1-D tensors of each sequence's length). `model`: one
+    of afa's models, or any Hugging Face sequence classifier (`afa.hf.as_target`)."""
+    from afa.hf import as_target
+
+    model = as_target(model)
     model.eval()
     logits, rows = [None] * len(ids), [None] * len(ids)
     for chunk in batch_order(ids, batch_size):

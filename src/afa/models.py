@@ -380,10 +380,13 @@ def load(run_dir: Path, device: str = "cpu"):
     from safetensors.torch import load_model
 
     run_dir = Path(run_dir)
+    if not (run_dir / "afa_model.json").exists() and (run_dir / "config.json").exists():
+        return load_transformers(run_dir, device)
     missing = [name for name in ("afa_model.json", "model.safetensors", "tokenizer") if not (run_dir / name).exists()]
     if missing:
         raise FileNotFoundError(f"{run_dir} is not a complete run folder: no {', '.join(missing)} "
-                                "(train it again: the train rule, or `afa train`)")
+                                "(train it again: the train rule, or `afa train`; a folder that transformers "
+                                "wrote has config.json)")
     spec = json.loads((run_dir / "afa_model.json").read_text())
     model = from_spec(spec)
     load_model(model, str(run_dir / "model.safetensors"), device=device)
@@ -400,6 +403,21 @@ def load(run_dir: Path, device: str = "cpu"):
         # pool the last word instead of the end token the model was trained on
         tokenizer = with_end_token(tokenizer)
     return tokenizer, model.to(device).eval(), spec
+
+
+def load_transformers(folder: Path, device: str = "cpu"):
+    """(tokenizer, model in eval mode, spec) of a folder that transformers wrote (`AFATrainer.save_model`,
+    `save_pretrained`): any sequence classifier with its tokenizer, as an `afa.hf.Target`."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from afa.hf import Target
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, attn_implementation="eager")
+    longest = min(x for x in (tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", None))
+                  if isinstance(x, int) and x < 10**6)
+    spec = {"kind": "transformers", "num_labels": model.config.num_labels, "max_length": longest}
+    return tokenizer, Target(model).to(device).eval(), spec
 
 
 def encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:

@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import Trainer, TrainerCallback
 
-from afa.hf import POOLINGS, attention_row, default_pooling, maskable_tokens, track_attention
+from afa.hf import POOLINGS, attention_row, default_pooling, eager, maskable_tokens, track_attention
 from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
 from afa.models import mask_token_id
 
@@ -44,6 +44,10 @@ class AFATrainer(Trainer):
         if model is None or tokenizer is None:
             raise ValueError("AFATrainer needs model= and its tokenizer as processing_class= "
                              "(AFA reads the [MASK], padding and special token ids from it)")
+        if not eager(model):  # say so now, not at the first step (or through a deprecated fallback)
+            raise ValueError(f"AFATrainer: the model's attention is {model.config._attn_implementation!r} and "
+                             f"{type(model).__name__} cannot switch it; AFA reads attention probabilities, which "
+                             "only eager attention returns: load it with attn_implementation='eager'")
         if tokenizer.pad_token_id is None:
             raise ValueError("AFATrainer: the tokenizer has no pad token; set tokenizer.pad_token "
                              "(decoders: tokenizer.eos_token) and model.config.pad_token_id")

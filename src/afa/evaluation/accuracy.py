@@ -11,14 +11,21 @@ from afa.inference import load_run, predict
 from afa.io import atomic_path, write_result
 
 
+def accuracy(model, tokenizer, ids: list[list[int]], labels, batch_size: int = 128, device="cpu") -> dict:
+    """Accuracy and macro-F1 of `model` (one of afa's, or any Hugging Face sequence classifier) on
+    token ids (`afa.models.encode`), and its predictions."""
+    logits, _ = predict(model, tokenizer, ids, batch_size, device)
+    y, pred = np.asarray(labels), logits.argmax(-1).numpy()
+    return {"accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro")),
+            "n": len(ids), "predictions": pred.tolist()}
+
+
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Path,
              batch_size: int = 128, device: str = "auto", meta: dict | None = None) -> dict:
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
-    logits, _ = predict(model, tokenizer, ids, batch_size, device)
-    y = np.array([r["label"] for r in rows])
-    pred = logits.argmax(-1).numpy()
-    result = {**(meta or {}), "accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro")),
-              "n": len(rows)}
+    scores = accuracy(model, tokenizer, ids, [r["label"] for r in rows], batch_size, device)
+    pred = scores.pop("predictions")
+    result = {**(meta or {}), **scores}
     with atomic_path(out_predictions) as tmp:
         with open(tmp, "w") as f:
             f.write("id,label,pred,correct\n")

@@ -54,6 +54,7 @@ def keep_only(ids: list[int], positions, special: set[int]) -> list[int]:
 
 def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, levels, random_draws: int = 3,
                    mode: str = "delete", seed: int = 0, batch_size: int = 128, device="cpu") -> dict:
+    labels = np.asarray(labels)
     logits, rows = predict(model, tokenizer, ids, batch_size, device)
     probs = torch.softmax(logits, -1).numpy()
     pred = probs.argmax(-1)
