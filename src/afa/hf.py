@@ -20,8 +20,8 @@ import logging
 
 import torch
 
-from afa.models import (DecoderClassifier, HFClassifier, ModelOutput, ScratchClassifier,  # noqa: F401 (public here)
-                        last_attention_dropout, maskable_tokens)
+from afa.models import DecoderClassifier, HFClassifier, ModelOutput, ScratchClassifier
+from afa.models import last_attention_dropout, maskable_tokens  # noqa: F401 (public here)
 
 log = logging.getLogger("afa.hf")
 
