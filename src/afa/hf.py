@@ -20,7 +20,7 @@ import logging
 
 import torch
 
-from afa.models import DecoderClassifier, HFClassifier, ModelOutput, ScratchClassifier
+from afa.models import ModelOutput
 from afa.models import last_attention_dropout, maskable_tokens  # noqa: F401 (public here)
 
 log = logging.getLogger("afa.hf")
@@ -169,11 +169,7 @@ def eager(model: torch.nn.Module) -> bool:
 
 
 def as_target(model: torch.nn.Module, pooling: str | None = None) -> torch.nn.Module:
-    """The pipeline's own models as they are; any other (a transformers sequence classifier) as a
-    `Target`."""
-    if isinstance(model, (ScratchClassifier, HFClassifier, DecoderClassifier, Target)):
-        return model
-    if getattr(model, "config", None) is None:
-        raise TypeError(f"{type(model).__name__} is neither one of afa's models nor a Hugging Face model (no "
-                        "config): wrap it so that forward(input_ids, attention_mask) returns .logits and .attention")
-    return Target(model, pooling)
+    """A transformers model (a `PreTrainedModel`) as a `Target`; any other module as it is: afa's own
+    models, and any module whose forward(input_ids, attention_mask) returns .logits and .attention."""
+    is_transformers = any(c.__name__ == "PreTrainedModel" for c in type(model).__mro__)  # without importing it
+    return Target(model, pooling) if is_transformers else model
