@@ -88,3 +88,36 @@ def test_a_registered_evaluation_becomes_a_command(monkeypatch, capsys):
     assert cli.main(["toy", "--run", "r", "--data", "d", "--out", "o.json", "--extra", "e",
                      "--meta", '{"seed": 1}']) == 0
     assert seen["extra"].name == "e" and seen["meta"] == {"seed": 1}
+
+
+def train_settings_error(tmp_path, settings):
+    import json
+
+    r = subprocess.run(["afa", "train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--dataset", "sst2",
+                        "--seed", "1", "--max-length", "16", "--settings", json.dumps(settings)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and not (tmp_path / "run").exists()
+    return r.stderr.strip()
+
+
+def test_afa_train_settings_errors_are_one_line_naming_the_key(tmp_path):
+    method = {"objective": "baseline"}
+    assert train_settings_error(tmp_path, {"model": {"kind": "hf"}, "method": method}) == \
+        "afa train: error: settings: a model of kind 'hf' needs model.name_or_path"
+    assert train_settings_error(tmp_path, {"model": {"kind": "scratch"}, "train": {"epoch": 1}, "method": method}).startswith(
+        "afa train: error: settings: train has unknown key 'epoch'; known: batch_size, checkpoint_every,")
+    assert train_settings_error(tmp_path, {"model": {"kind": "bert"}, "method": method}) == \
+        "afa train: error: settings: model.kind must be one of scratch, hf, llm, got 'bert'"
+    assert train_settings_error(tmp_path, {"model": {"kind": "scratch"}, "methods": method}) == \
+        "afa train: error: --settings: unknown key 'methods'; it holds model, method and (optionally) train"
+
+
+def test_afa_train_help_lists_every_train_setting_with_its_default():
+    import re
+
+    from afa.train import TRAIN_CAPS, TRAIN_DEFAULTS
+
+    text = " ".join(subprocess.run(["afa", "train", "--help"], capture_output=True, text=True).stdout.split())
+    for key, default in TRAIN_DEFAULTS.items():
+        assert re.search(rf"\b{key} {re.escape(str(default))}\b", text), f"--help lacks {key} {default}"
+    assert all(k in text for k in TRAIN_CAPS)

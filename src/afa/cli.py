@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--dataset", required=True)
     t.add_argument("--seed", required=True, type=int)
     t.add_argument("--max-length", required=True, type=int)
-    t.add_argument("--settings", required=True, help="JSON: {model: {...}, train: {...}, method: {...}}")
+    t.add_argument("--settings", required=True, help=(
+        "JSON: {model: {...}, train: {...}, method: {...}}. model: kind (scratch | hf | llm), name_or_path "
+        "(hf, llm), and the model_settings keys of config/schema.yaml; train (optional keys, defaults): "
+        "epochs 3, batch_size 32, lr 0.001, weight_decay 0.01, warmup_fraction 0.1, patience 2, grad_clip 1.0, "
+        "log_every 50, device auto, eval_batch_size 128, checkpoint_every 500, length_buckets 0, max_train, "
+        "max_validation; method: objective (baseline | afa) and AFAConfig's fields (lambda for lambda_)"))
     t.add_argument("--lexicon", type=Path, help="polar words (JSON, from `afa lexicon`): log the attention mass on them")
 
     lx = sub.add_parser("lexicon", parents=[common], help="polar / neutral words from SST word labels (train trees)")
@@ -135,6 +140,11 @@ def run(args) -> None:
         from afa.train import train
 
         s = parse_settings(args.settings)
+        unknown = sorted(set(s) - {"model", "train", "method"})
+        missing = [k for k in ("model", "method") if k not in s]
+        if unknown or missing:
+            raise ValueError(f"--settings: {'unknown key ' + repr(unknown[0]) if unknown else 'no ' + repr(missing[0])}; "
+                             "it holds model, method and (optionally) train")
         train(args.data, args.out, args.dataset, s["model"], s.get("train", {}), s["method"], args.seed, args.max_length,
               args.lexicon)
     elif args.step == "lexicon":

@@ -152,10 +152,31 @@ def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
     return torch.tensor(sorted(ids - {tokenizer.unk_token_id}), dtype=torch.long)
 
 
+# train settings beside TRAIN_DEFAULTS: seeded caps on the prepared splits (afa.data.read_trained_split)
+TRAIN_CAPS = ("max_train", "max_validation")
+MODEL_KINDS = {"scratch": (), "hf": ("name_or_path",), "llm": ("name_or_path",)}  # kind -> required keys
+
+
+def check_settings(model_settings: dict, train_settings: dict) -> None:
+    """One line naming a misspelt train key or a model setting a kind needs, before any data is read."""
+    for where, block in (("train", train_settings), ("model.train", model_settings.get("train") or {})):
+        unknown = sorted(set(block) - set(TRAIN_DEFAULTS) - set(TRAIN_CAPS))
+        if unknown:
+            raise ValueError(f"settings: {where} has unknown key {unknown[0]!r}; known: "
+                             f"{', '.join(sorted([*TRAIN_DEFAULTS, *TRAIN_CAPS]))}")
+    kind = model_settings.get("kind")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"settings: model.kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+    missing = [k for k in MODEL_KINDS[kind] if k not in model_settings]
+    if missing:
+        raise ValueError(f"settings: a model of kind {kind!r} needs model.{missing[0]}")
+
+
 def train(data_dir: Path, run_dir: Path, dataset: str, model_settings: dict, train_settings: dict,
           method: dict, seed: int, max_length: int, lexicon: Path | None = None) -> dict:
     """Train one run into `run_dir`, resuming its checkpoint if it has one. The folder is held
     (`afa.io.exclusive`) for the whole run: a second workflow writing the same outdir stops at once."""
+    check_settings(model_settings, train_settings)
     cfg = {**TRAIN_DEFAULTS, **train_settings, **model_settings.get("train", {})}
     device = pick_device(cfg["device"], "train.device")  # before the folder is touched or data read
     with exclusive(run_dir, "run"):
