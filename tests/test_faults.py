@@ -216,3 +216,18 @@ def test_a_folder_the_command_wrote_is_replaced_whole(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     llm_weights.prepare_llm_weights(tmp_path / "empty")  # an empty folder holds nothing to lose
     assert (tmp_path / "empty" / "weights.json").exists()
+
+
+def test_a_file_system_without_locks_is_said_once_and_does_not_stop_the_run(tmp_path, monkeypatch, caplog):
+    import errno
+    import fcntl
+
+    from afa import io
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    with io.exclusive(tmp_path / "run", "run"):
+        (tmp_path / "run" / "x").write_text("written")
+    assert "cannot lock (No locks available); a second workflow writing this run would not be stopped" in caplog.text

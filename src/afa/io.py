@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import gzip
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -60,11 +62,15 @@ def exclusive(folder: str | os.PathLike, what: str = "folder"):
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-        os.close(fd)
-        raise Busy(f"{folder}: this {what} is being written by {owner} (lock {path}); two workflows "
-                   "share this outdir: let the other finish, or give this one another outdir") from None
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EAGAIN):  # a file system without locks (an NFS without lockd)
+            logging.getLogger("afa.io").warning("%s: cannot lock (%s); a second workflow writing this %s would "
+                                                "not be stopped", path, e.strerror, what)
+        else:
+            owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise Busy(f"{folder}: this {what} is being written by {owner} (lock {path}); two workflows "
+                       "share this outdir: let the other finish, or give this one another outdir") from None
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{socket.gethostname()} pid {os.getpid()}\n".encode(), 0)
