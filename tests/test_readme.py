@@ -57,4 +57,4 @@ def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():
     t = pd.read_csv(REPO / "results" / "paper" / "probe_table.csv")
     aa = t[t.comparison == "random_vs_random"]
     outside = int(((aa.share_low > 0.5) | (aa.share_high < 0.5)).sum())
-    assert f"the share interval of {outside} of the {len(aa)} A/A rows, random" in " ".join((REPO / "README.md").read_text().split())
+    assert f"the share interval of {outside} of the {len(aa)} A/A rows, random" in " ".join((REPO / "docs" / "evaluations.md").read_text().split())
