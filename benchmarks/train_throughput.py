@@ -12,7 +12,7 @@ Printed: examples per second of each loop and the pipeline / minimal ratio (our 
   minimal, fused      the same with AdamW(fused=True)
 
     python benchmarks/train_throughput.py --config config/paper.yaml --model scratch \
-        --data results/signal/data/sst2 --steps 60
+        --data results/studies/signal/data/sst2 --steps 60
 """
 
 from __future__ import annotations

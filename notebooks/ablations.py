@@ -39,6 +39,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+from IPython.display import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -138,3 +139,4 @@ if not params:
     axes[0][0].axis("off")
 fig.tight_layout()
 fig.savefig(out_png, dpi=120)
+Image(out_png)  # the saved file itself, on the page

@@ -34,6 +34,7 @@ import json
 import re
 
 import matplotlib
+from IPython.display import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -90,6 +91,7 @@ for ax, (title, strips) in zip(axes[:, 0], panels):
     ax.set_title(title, fontsize=9, loc="left")
 fig.tight_layout()
 fig.savefig(out_png, dpi=110)
+Image(out_png)  # the saved file itself, on the page
 
 # %% [markdown]
 # Share of the attention row on rationale words, per method (all examples of the first shared seed):

@@ -33,6 +33,7 @@ bootstrap_seed = 0
 import json
 
 import matplotlib
+from IPython.display import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -66,6 +67,7 @@ for ax, ((dataset, model), g) in zip(axes[0], groups):
 axes[0][0].legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(out_png, dpi=120)
+Image(out_png)  # the saved file itself, on the page
 
 # %% [markdown]
 # ## ERASER aggregates over seeds, and each method against the baseline

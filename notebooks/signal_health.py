@@ -47,6 +47,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+from IPython.display import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -191,3 +192,4 @@ handles += [Line2D([], [], color="0.3", marker="o", ms=3, label="logged batch: s
 fig.legend(handles=handles, loc="outside lower center", ncol=max(1, int(fig.get_figwidth() // 2.6)), fontsize=8,
            frameon=False)
 fig.savefig(out_png, dpi=110)
+Image(out_png)  # the saved file itself, on the page

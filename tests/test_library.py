@@ -214,9 +214,32 @@ def test_one_step_trains_target_and_discriminator_and_logs_afa_stats(tokenizer, 
     assert "bert.encoder.layer.1.attention.self.query.weight" in changed(target, snapshot(trainer.model))
     assert changed(D, snapshot(trainer.afa.D)) >= {"encoder.tok.weight", "head.weight"}
     (logged,) = [h for h in trainer.state.log_history if "loss" in h]
-    for stat in ("L_cls", "L_adv", "disc_acc", "adv_sd", "attn_entropy", "reward", "explore_rate", "L_D"):
+    for stat in ("L_cls", "L_adv", "policy_term", "entropy_bonus", "disc_acc", "adv_sd", "attn_entropy", "reward",
+                 "explore_rate", "L_D"):
         assert isinstance(logged[stat], float), stat
     assert logged["loss"] == pytest.approx(logged["L_cls"] + 0.5 * logged["L_adv"], abs=1e-4)  # loss: 4 decimals
+    # L_adv is the adversary's term plus the bonus, logged apart so the bonus is not read as AFA at work
+    assert logged["L_adv"] == pytest.approx(logged["policy_term"] + logged["entropy_bonus"], abs=1e-6)
+    assert logged["entropy_bonus"] == pytest.approx(-0.3 * logged["attn_entropy"], abs=1e-6)
+
+
+def test_texts_with_k_or_fewer_maskable_tokens_are_counted_in_one_warning(tokenizer, caplog):
+    from datasets import Dataset
+
+    data = Dataset.from_dict({"text": ["dull", "a moving film", "superb", "the plot is thin and dull"],
+                              "label": [0, 1, 1, 0]})
+    data = data.map(lambda b: tokenizer(b["text"], truncation=True, max_length=16), batched=True)
+    with caplog.at_level("WARNING", logger="afa.trainer"):
+        make_trainer(tokenizer, data, "unused", AFAConfig(K=3, M=2, masking="replace", disc=TINY_D))
+    (record,) = [r for r in caplog.records if "maskable" in r.message]
+    assert "3 of 4 training texts (75.0 %) have K = 3 or fewer maskable tokens" in record.message
+
+
+def test_a_label_outside_the_models_classes_is_one_line(tokenizer, dataset, tmp_path):
+    bad = dataset.map(lambda r: {"label": 2 if r["label"] else 0})
+    trainer = make_trainer(tokenizer, bad, tmp_path)
+    with pytest.raises(ValueError, match=r"^AFATrainer: a batch has label 2, outside the model's 2 classes \(0-1\)"):
+        trainer.train()
 
 
 def test_L_adv_reaches_the_target(tokenizer, dataset, tmp_path):

@@ -58,3 +58,21 @@ def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():
     aa = t[t.comparison == "random_vs_random"]
     outside = int(((aa.share_low > 0.5) | (aa.share_high < 0.5)).sum())
     assert f"the share interval of {outside} of the {len(aa)} A/A rows, random" in " ".join((REPO / "docs" / "evaluations.md").read_text().split())
+
+
+def test_the_readme_is_a_front_door_with_no_result_typed_by_hand():
+    """At most about 250 lines; outside the generated blocks and the code, the only numbers are names,
+    versions, the paper's own and settings (each checked here): a result there is a test failure."""
+    import yaml
+
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 250
+    prose = re.sub(r"```.*?```", "", re.sub(r"<!-- ([a-z-]+) -->.*?<!-- /\1 -->", "", text, flags=re.S), flags=re.S)
+    numbers = set(re.findall(r"(?<![\w.])\d+(?:[.,]\d+)*", prose))
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    allowed = {"2512.20661", "2.13.0",           # the paper's arXiv id; the torch pin of both commands
+               "12.6",                           # the paper's LLM claim, quoted
+               "95", "0", "1", "2",              # the interval's level; "against 0"; `1 - D`; SST-2, GPT-2
+               str(len(paper["seeds"])),         # "full datasets, 5 seeds" (config/paper.yaml)
+               "512"}                            # ERASER's 512-token encoder, the claims table's not-testable reason
+    assert numbers <= allowed, f"numbers typed into the README's prose: {sorted(numbers - allowed)}"

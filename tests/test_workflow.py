@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, claims_rows
+from test_index_page import check_page
 
 from afa.evaluation.attack_settings import SELECTION, check_settings
 
@@ -243,8 +244,8 @@ def test_sample_dag_end_to_end(workdir):
             "deletion": {"max_examples": 60},
             "robustness": {"n": 5, "query_budget": 100}, "lexicons": {"sst2": "sst_phrases"},
             "per_dataset": {"sst2": {"methods": ["baseline", "afa"]}}}  # not every variant: keep it short
-    r = snakemake(workdir, over)
-    assert r.returncode == 0, r.stderr[-3000:]
+    dag = snakemake(workdir, over)
+    assert dag.returncode == 0, dag.stderr[-3000:]
     out = workdir / "results" / "sample"
     for f in ("main_table.ipynb", "main_table.html", "main_table.csv",
               "deletion_curves.ipynb", "deletion_curves.html", "deletion_curves.csv", "deletion_curves.png",
@@ -315,6 +316,18 @@ def test_sample_dag_end_to_end(workdir):
     assert float(rationale[("sst_phrases", "sst2", "chance")]["auprc"]) > align["positive_rate"]
     assert rationale[("sst_phrases", "sst2", "afa")]["auprc_boot"].count("p=") == 1  # AFA vs baseline was tested
     assert not list(out.rglob("*.tmp*"))
+    # the front page is the DAG's last step, and the run ends by naming it
+    assert f"The report page: {out.resolve() / 'index.html'}" in dag.stdout
+    index = (out / "index.html").read_text()
+    assert "What was found" in index and "inconclusive (2 seeds &lt; 5)" in index and "probe_table.html" in index
+    if shutil.which("chromium") or os.environ.get("CI"):
+        for page in ("index.html", "claims.html", "deletion_curves.html", "probe_table.html"):
+            check_page(out / page)  # tests/test_index_page.py: no sideways scroll, cells whole, results first
+    # snakemake's own report: every figure and table with its caption, the DAG and the runtimes
+    r = subprocess.run(["snakemake", "--report", "report.html", "--configfile", "override.yaml"], cwd=workdir,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (workdir / "report.html").stat().st_size > 100_000
 
     # a checkout holds what .gitignore lets through: the per-run files, no models, data or logs;
     # profiles/report renders the notebooks from them and trains nothing

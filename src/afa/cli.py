@@ -80,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--html", type=Path)
     r.add_argument("--parameters", default="{}", help="JSON: papermill parameters")
 
+    ix = sub.add_parser("index", parents=[common], help="a results folder's front page (index.html): the verdicts "
+                        "in words, the claims table, the key figures, links to every notebook")
+    ix.add_argument("--out", required=True, type=Path)
+    ix.add_argument("--parameters", required=True, help=(
+        "JSON: title, claims_csv, probe_csv (or null), figures [{name, image, caption, notebook}], "
+        "notebooks [{name, html, caption}]; caption: a caption file (workflow/report/<name>.rst)"))
+
     cc = sub.add_parser("check-config", parents=[common],
                         help="check the workflow's configuration (config/config.yaml and overlays): YAML syntax with "
                              "file and line, then the schema, naming the bad key; run from the repository root")
@@ -164,6 +171,12 @@ def run(args) -> None:
         from afa.report import render
 
         render(args.notebook, args.out, args.html, parse_settings(args.parameters))
+    elif args.step == "index":
+        from afa import index_page
+
+        p = parse_settings(args.parameters)
+        index_page.write(args.out, p["title"], p["claims_csv"], p["figures"], p["notebooks"], p.get("probe_csv"))
+        print(f"report page: {args.out}")
     elif args.step == "check-config":
         from afa.config_check import check
 

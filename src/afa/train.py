@@ -209,7 +209,7 @@ def _train(data_dir, run_dir, dataset, model_settings, cfg, device, method, seed
     steps_per_epoch = -(-len(train_ids) // cfg["batch_size"])  # buckets too: only the last pool leaves a short batch
     total = steps_per_epoch * cfg["epochs"]
     # fused: one kernel for every tensor. The default per-tensor loop over the 100 k-row GloVe-extended
-    # embedding took 46 % of a from-scratch step on CPU (profile: README, Performance)
+    # embedding took 46 % of a from-scratch step on CPU (profile: docs/performance.md)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"], fused=True)
     from transformers import get_linear_schedule_with_warmup
 

@@ -7,7 +7,12 @@ with AFA, L = L_cls + lambda * L_adv, and the discriminator D one update behind 
 
 Per optimizer step: every micro-batch adds lambda * L_adv to the Trainer's loss (rewards from D
 as it stands); after the step D takes `disc_steps` updates on the last micro-batch. The AFA
-statistics are averaged between logs and logged with the loss. Every checkpoint folder holds
+statistics are averaged between logs and logged with the loss. The Trainer's `loss` is
+L_cls + lambda * L_adv, so it cannot be compared with a baseline's: compare `L_cls`. L_adv is split
+into `policy_term` (the REINFORCE term, -mean[(r - b) log q], the adversary's own signal) and
+`entropy_bonus` (-beta * H(pi)); with the default beta 0.3 the bonus is most of L_adv, so a moving
+L_adv is not by itself AFA at work. `AFATrainer(afa_config=AFAConfig(lambda_=0))` trains a baseline
+that logs the same statistics (D still learns and scores, its reward reaches no gradient). Every checkpoint folder holds
 the AFA module (`AFA.save_pretrained`: D and its settings) and, with the optimizer, ``afa_state.pt``
 (D's optimizer, the sampler's generator, the collapse window), so ``train(resume_from_checkpoint=)``
 continues AFA where it stopped. With ``save_only_model`` a checkpoint keeps D but not that state.
@@ -16,6 +21,7 @@ Under distributed training each process keeps its own D, trained on its own batc
 
 from __future__ import annotations
 
+import logging
 import os
 
 import torch
@@ -27,6 +33,7 @@ from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
 from afa.models import mask_token_id
 
 AFA_STATE = "afa_state.pt"
+log = logging.getLogger("afa.trainer")
 
 
 class AFATrainer(Trainer):
@@ -66,6 +73,8 @@ class AFATrainer(Trainer):
         self.attention_tracker = track_attention(model)
         self._afa_sums = {}  # name -> (sum, count) since the last log
         self.add_callback(DiscriminatorStep(self))
+        self.num_labels = getattr(model.config, "num_labels", None)
+        warn_short_texts(self.train_dataset, config.K, self.special_ids)
 
     # -------------------------------------------------------------------------- the loss
 
@@ -74,6 +83,7 @@ class AFATrainer(Trainer):
         # remove_unused_columns=False keeps it), which the model must not see
         continuation = inputs.get("continuation")
         inputs = {k: v for k, v in inputs.items() if k != "continuation"}
+        check_labels(inputs.get("labels"), self.num_labels)
         if not model.training:  # evaluation: the classifier's loss alone
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         loss, outputs = super().compute_loss(model, {**inputs, "output_attentions": True}, True, num_items_in_batch)
@@ -90,7 +100,9 @@ class AFATrainer(Trainer):
         # normalises it over the whole step; L_adv is a per-batch mean, so it is divided here then.
         if (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None:
             L_adv = L_adv / self.current_gradient_accumulation_steps
-        self._keep_stats({"L_cls": loss.detach(), **stats})
+        beta = self.afa.config.entropy_weight
+        self._keep_stats({"L_cls": loss.detach(), **stats, "entropy_bonus": -beta * stats["attn_entropy"],
+                          "policy_term": stats["L_adv"] + beta * stats["attn_entropy"]})
         loss = loss + self.afa.config.lambda_ * L_adv
         return (loss, outputs) if return_outputs else loss
 
@@ -146,6 +158,34 @@ class DiscriminatorStep(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trainer.discriminator_step()
+
+
+def check_labels(labels, num_labels) -> None:
+    """One line for labels the classifier cannot have (torch would raise a 14-frame IndexError)."""
+    if labels is None or num_labels is None or labels.dtype.is_floating_point:
+        return  # regression heads take float labels
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= num_labels:
+        raise ValueError(f"AFATrainer: a batch has label {low if low < 0 else high}, outside the model's "
+                         f"{num_labels} classes (0-{num_labels - 1}); set num_labels= when loading the model, "
+                         "or map the labels")
+
+
+def warn_short_texts(dataset, K: int, special_ids) -> float | None:
+    """Warn with the share of training texts that have K or fewer maskable tokens: every mask of such a
+    text is the same set, so they carry no contrast between masks and no policy gradient."""
+    if dataset is None or not hasattr(dataset, "__len__") or not len(dataset) or "input_ids" not in dataset[0]:
+        return None
+    special = set(special_ids)
+    # a datasets.Dataset gives the column at once; a torch Dataset, row by row
+    ids = dataset["input_ids"] if hasattr(dataset, "column_names") else [x["input_ids"] for x in dataset]
+    short = sum(sum(t not in special for t in x) <= K for x in ids)
+    share = short / len(dataset)
+    if short:
+        log.warning("AFATrainer: %d of %d training texts (%.1f %%) have K = %d or fewer maskable tokens: all "
+                    "their masks are the same tokens, so they give AFA no signal (identical_masks in the logs)",
+                    short, len(dataset), 100 * share, K)
+    return share
 
 
 def as_config(afa_config) -> AFAConfig:

@@ -23,7 +23,7 @@ rule main_table:
     output:
         ipynb=OUT + "/main_table.ipynb",
         html=OUT + "/main_table.html",
-        csv=OUT + "/main_table.csv",
+        csv=report(OUT + "/main_table.csv", caption="../report/main_table.rst", category="Tables"),
     params:
         parameters=lambda wc, input, output: as_json({"metric_files": list(input.metrics), "out_csv": output.csv, **BOOT}),
     log:
@@ -43,8 +43,8 @@ rule deletion_curves:
     output:
         ipynb=OUT + "/deletion_curves.ipynb",
         html=OUT + "/deletion_curves.html",
-        csv=OUT + "/deletion_curves.csv",
-        png=OUT + "/deletion_curves.png",
+        csv=report(OUT + "/deletion_curves.csv", caption="../report/deletion_curves.rst", category="Tables"),
+        png=report(OUT + "/deletion_curves.png", caption="../report/deletion_curves.rst", category="Figures"),
     params:
         parameters=lambda wc, input, output: as_json(
             {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png, **BOOT}),
@@ -65,7 +65,7 @@ rule rationale_table:
     output:
         ipynb=OUT + "/rationale_table.ipynb",
         html=OUT + "/rationale_table.html",
-        csv=OUT + "/rationale_table.csv",
+        csv=report(OUT + "/rationale_table.csv", caption="../report/rationale_table.rst", category="Tables"),
     params:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
@@ -85,7 +85,7 @@ rule attention_heatmaps:
     output:
         ipynb=OUT + "/attention_heatmaps.ipynb",
         html=OUT + "/attention_heatmaps.html",
-        png=OUT + "/attention_heatmaps.png",
+        png=report(OUT + "/attention_heatmaps.png", caption="../report/attention_heatmaps.rst", category="Figures"),
     params:
         parameters=lambda wc, input, output: as_json(
             {"example_files": list(input.examples), "n_examples": STATS.get("heatmap_examples", 6), "out_png": output.png}),
@@ -106,8 +106,8 @@ rule signal_health:
     output:
         ipynb=OUT + "/signal_health.ipynb",
         html=OUT + "/signal_health.html",
-        csv=OUT + "/signal_health.csv",
-        png=OUT + "/signal_health.png",
+        csv=report(OUT + "/signal_health.csv", caption="../report/signal_health.rst", category="Tables"),
+        png=report(OUT + "/signal_health.png", caption="../report/signal_health.rst", category="Figures"),
     params:
         parameters=lambda wc, input, output: as_json(
             {"metric_files": list(input.metrics), "out_csv": output.csv, "out_png": output.png}),
@@ -128,7 +128,7 @@ rule robustness_table:
     output:
         ipynb=OUT + "/robustness_table.ipynb",
         html=OUT + "/robustness_table.html",
-        csv=OUT + "/robustness_table.csv",
+        csv=report(OUT + "/robustness_table.csv", caption="../report/robustness_table.rst", category="Tables"),
     params:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
@@ -149,7 +149,7 @@ rule probe_table:
     output:
         ipynb=OUT + "/probe_table.ipynb",
         html=OUT + "/probe_table.html",
-        csv=OUT + "/probe_table.csv",
+        csv=report(OUT + "/probe_table.csv", caption="../report/probe_table.rst", category="Tables"),
     params:
         parameters=lambda wc, input, output: as_json({"result_files": list(input.results), "out_csv": output.csv, **BOOT}),
     log:
@@ -234,7 +234,7 @@ rule claims:
     output:
         ipynb=OUT + "/claims.ipynb",
         html=OUT + "/claims.html",
-        csv=OUT + "/claims.csv",
+        csv=report(OUT + "/claims.csv", caption="../report/claims.rst", category="Tables"),
         aa=OUT + "/aa_splits.csv",
     params:
         parameters=lambda wc, input, output: as_json({
@@ -276,8 +276,8 @@ rule ablations:
     output:
         ipynb=OUT + "/ablations.ipynb",
         html=OUT + "/ablations.html",
-        csv=OUT + "/ablations.csv",
-        png=OUT + "/ablations.png",
+        csv=report(OUT + "/ablations.csv", caption="../report/ablations.rst", category="Tables"),
+        png=report(OUT + "/ablations.png", caption="../report/ablations.rst", category="Figures"),
     params:
         parameters=lambda wc, input, output: as_json({
             "accuracy_files": list(input.accuracy), "train_metric_files": list(input.train),
@@ -291,3 +291,44 @@ rule ablations:
         "../../env/report.yml"
     shell:
         RENDER
+
+
+def report_pages():
+    """The notebooks this configuration renders, the claims first: what `rule all` asks for and what
+    the front page links to (the robustness table when the config selects runs to attack; the
+    probe's when some dataset has a lexicon; the ablations when a swept parameter has two values or
+    more among the runs)."""
+    pages = [rules.claims, rules.main_table, rules.deletion_curves, rules.rationale_table,
+             rules.attention_heatmaps, rules.signal_health]
+    pages += [rules.robustness_table] if robustness_runs(RUN) else []
+    pages += [rules.probe_table] if probe_runs(RUN) else []
+    pages += [rules.ablations] if ablation_methods() else []
+    return pages
+
+
+def caption(name):
+    """A page's caption: the file snakemake's --report shows, and the front page too."""
+    return f"workflow/report/{name}.rst"
+
+
+rule index:
+    input:
+        pages=[p.output.html for p in report_pages()],
+        figures=[p.output.png for p in report_pages() if "png" in p.output.keys()],
+        captions=[caption(p.rule.name) for p in report_pages()],
+        claims=rules.claims.output.csv,
+        probe=rules.probe_table.output.csv if probe_runs(RUN) else [],
+    output:
+        OUT + "/index.html",
+    params:
+        parameters=lambda wc, input, output: as_json({
+            "title": f"AFA replication: {OUT}", "claims_csv": input.claims, "probe_csv": input.probe or None,
+            "figures": [{"name": p.rule.name, "image": p.output.png, "caption": caption(p.rule.name), "notebook": p.output.html}
+                        for p in report_pages() if "png" in p.output.keys()],
+            "notebooks": [{"name": p.rule.name, "html": p.output.html, "caption": caption(p.rule.name)} for p in report_pages()]}),
+    log:
+        OUT + "/logs/report/index.log",
+    conda:
+        "../../env/report.yml"
+    shell:
+        "afa index --out {output:q} --parameters {params.parameters:q} --log {log:q}"

@@ -13,7 +13,7 @@ DEFAULTS = {"recipes": list(RECIPES), "n": 20, "sample": "first", "seed": 0, "qu
             "model_batch_size": 32, "textfooler": {}}
 TEXTFOOLER_DEFAULTS = {
     "max_candidates": 50,               # TextFooler's K nearest neighbours
-    "min_cos_sim": 0.5,                 # TextAttack's TextFooler value; on GloVe 50-d it rarely binds (README)
+    "min_cos_sim": 0.5,                 # TextAttack's TextFooler value; on GloVe 50-d it rarely binds (docs/evaluations.md)
     "glove_vocab": 65000,               # most frequent all-letter GloVe words; the counter-fitted vocabulary has 65,713
     "antonym_guard": True,              # reject swaps to a WordNet antonym
     "pos_constraint": True,             # NLTK universal POS tags must match (nouns and verbs may swap)
