@@ -61,6 +61,8 @@ not_testable = {}         # config claims.not_testable: dataset -> why its rows 
 method_settings = {}      # config method_settings (claim 4 looks for the columns' K variants)
 method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
 model_kinds = {}          # model name -> kind (config model_settings): kind llm is claim 5
+model_settings = {}       # config model_settings: runs trained as another model of the same name are refused
+model_overrides = {}      # config model_overrides: a dataset's patches of a model's settings
 min_effect = {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}
 primary = []              # config claims.primary: the primary cell of each claim ({claim, setting, column})
 out_csv = "claims.csv"
@@ -82,7 +84,7 @@ if acc.empty and dele.empty and align.empty and rob.empty:
                      "alignment_files, robustness_files are empty)")
 for runs in (acc, dele, align, rob):
     if len(runs):
-        claims.check_settings(runs, method_settings, method_overrides)
+        claims.check_settings(runs, method_settings, method_overrides, model_settings, model_overrides)
 LLM = {m for m, kind in model_kinds.items() if kind == "llm"}
 cells = []
 

@@ -201,7 +201,7 @@ def test_runs_trained_under_other_settings_are_refused(tmp_path):
     train.write_text(json.dumps({"method": {"objective": "afa", "masking": "replace", "K": 3, "extra": 1}}))
     runs = pd.DataFrame([{"dataset": "sst2", "method": "afa", "seed": 1, "train_file": str(train)}])
     claims.check_settings(runs, {"afa": {"objective": "afa", "masking": "replace", "K": 3}})  # extra keys: fine
-    with pytest.raises(ValueError, match=r"seed1/train_metrics.json \(masking: 'replace' there, 'delete' now\)"):
+    with pytest.raises(ValueError, match=r"seed1/train_metrics.json \(method.masking: 'replace' there, 'delete' now\)"):
         claims.check_settings(runs, {"afa": {"objective": "afa", "masking": "delete", "K": 3}})
 
 
@@ -219,10 +219,29 @@ def test_a_datasets_method_overrides_are_the_settings_its_runs_are_checked_again
         rows.append({"dataset": dataset, "method": "afa", "seed": 1, "train_file": str(train)})
     runs = pd.DataFrame(rows)
     claims.check_settings(runs, settings, overrides)
-    with pytest.raises(ValueError, match=r"imdb/scratch/afa/seed1/train_metrics.json \(disc: .*'fused'.* there"):
+    with pytest.raises(ValueError, match=r"imdb/scratch/afa/seed1/train_metrics.json \(method.disc: .*'fused'.* there"):
         claims.check_settings(runs, settings)  # without the overrides the IMDB run's D differs
     with pytest.raises(ValueError, match=r"sst2/scratch/afa/seed1/train_metrics.json"):
         claims.check_settings(runs, settings, {"sst2": overrides["imdb"]})
+
+
+def test_runs_of_another_model_recipe_under_the_same_name_are_refused(tmp_path):
+    """model_overrides.sst2.scratch (a recipe chosen for SST-2 alone): SST-2 runs of the old recipe are
+    refused, IMDB's old-recipe runs pass; the model's train block and weight path are not compared."""
+    scratch = {"kind": "scratch", "dropout": 0.3, "positions": "sinusoidal", "train": {"epochs": 3}}
+    rows = []
+    for dataset in ("sst2", "imdb"):
+        train = tmp_path / f"models/{dataset}/scratch/afa/seed1/train_metrics.json"
+        train.parent.mkdir(parents=True)
+        train.write_text(json.dumps({"method": {"objective": "afa"}, "model": {"kind": "scratch", "dropout": 0.3,
+                                                                            "positions": "sinusoidal"}}))
+        rows.append({"dataset": dataset, "model": "scratch", "method": "afa", "seed": 1, "train_file": str(train)})
+    runs, methods = pd.DataFrame(rows), {"afa": {"objective": "afa"}}
+    claims.check_settings(runs, methods, None, {"scratch": scratch}, None)
+    with pytest.raises(ValueError, match=r"sst2/scratch/afa/seed1/train_metrics.json \(model.dropout: 0.3 there, 0.1 "
+                                         r"now, model.positions: 'sinusoidal' there, 'learned' now\)$"):
+        claims.check_settings(runs, methods, None, {"scratch": scratch},
+                              {"sst2": {"scratch": {"dropout": 0.1, "positions": "learned"}}})
 
 
 def test_patched_settings_change_one_nested_key_and_leave_the_inputs_alone():

@@ -269,7 +269,7 @@ def test_advantage_normalisation_divides_by_the_batch_sd():
 
 
 def test_afa_config_names_the_bad_field():
-    with pytest.raises(ValueError, match="AFAConfig.eps must be in"):
+    with pytest.raises(ValueError, match=r"AFAConfig.eps must be a number in \[0, 1\], got"):
         AFAConfig(eps=1.5)
     with pytest.raises(ValueError, match="AFAConfig.masking must be one of replace, delete, unigram"):
         AFAConfig(masking="blur")
@@ -281,6 +281,46 @@ def test_afa_config_names_the_bad_field():
         AFAConfig.from_dict({"objective": "afa", "lamda": 0.5})
     assert AFAConfig.from_dict({"lambda": 0.2}).lambda_ == 0.2
     assert AFAConfig.from_dict(AFAConfig(K=5).to_dict()) == AFAConfig(K=5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"lambda_": float("nan")}, "AFAConfig.lambda must be a non-negative number, got nan"),
+    ({"entropy_weight": float("inf")}, "AFAConfig.entropy_weight must be a non-negative number, got inf"),
+    ({"K": 3.0}, "AFAConfig.K must be a positive integer, got 3.0"),
+    ({"K": True}, "AFAConfig.K must be a positive integer, got True"),
+    ({"K_fraction": 0}, "AFAConfig.K_fraction must be null or a number in (0, 1], got 0"),
+    ({"disc": {"foo": 1}}, "AFAConfig.disc: unknown setting 'foo'; known: attention, d_ff, d_model, dropout, heads"),
+    ({"disc": {"dropout": 1.0}}, "AFAConfig.disc.dropout must be a number in [0, 1), got 1.0"),
+    ({"disc": {"lr": float("nan")}}, "AFAConfig.disc.lr must be a positive number, got nan"),
+])
+def test_afa_config_refuses_nan_wrong_types_and_unknown_keys_in_one_line(bad, message):
+    with pytest.raises(ValueError) as e:
+        AFAConfig(**bad)
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_the_config_schema_is_afa_configs_own():
+    """The workflow's method block is generated from AFAConfig: every field, its description and
+    its constraints; a value the schema refuses, the dataclass refuses too, and the reverse."""
+    import dataclasses
+
+    import jsonschema
+
+    from afa.config_check import filled_schema
+    from afa.settings import DiscConfig
+
+    method = filled_schema()["$defs"]["method"]
+    names = {("lambda" if f.name == "lambda_" else f.name) for f in dataclasses.fields(AFAConfig)}
+    assert set(method["properties"]) == names | {"objective"}
+    assert set(method["properties"]["disc"]["properties"]) == {f.name for f in dataclasses.fields(DiscConfig)}
+    assert all(p.get("description") for p in method["properties"].values())
+    validator = jsonschema.Draft202012Validator(method)
+    for bad in ({"eps": 1.5}, {"M": 1}, {"disc": {"dropout": 1.0}}, {"masking": "blur"}, {"refil": True},
+                {"disc": {"heads": 0}}):
+        assert list(validator.iter_errors(bad)), bad
+        with pytest.raises(ValueError):
+            AFAConfig.from_dict(bad)
+    assert not list(validator.iter_errors(AFAConfig().to_dict()))
 
 
 def test_equal_rewards_give_no_policy_gradient():

@@ -76,3 +76,13 @@ def test_the_readme_is_a_front_door_with_no_result_typed_by_hand():
                str(len(paper["seeds"])),         # "full datasets, 5 seeds" (config/paper.yaml)
                "512"}                            # ERASER's 512-token encoder, the claims table's not-testable reason
     assert numbers <= allowed, f"numbers typed into the README's prose: {sorted(numbers - allowed)}"
+
+
+def test_the_statistics_pages_examples_are_the_signal_studys():
+    import pandas as pd
+
+    from afa import summary
+
+    page = (REPO / "docs" / "statistics.md").read_text()
+    signal = pd.read_csv(REPO / "results" / "studies" / "signal" / "signal_health.csv")
+    assert summary.fill_blocks(page, {"signal-examples": summary.signal_examples(signal)}) == page

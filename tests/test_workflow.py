@@ -431,6 +431,23 @@ def test_method_overrides_patch_one_datasets_runs_key_by_key(workdir):
         {(ds, meth): config["method_settings"][meth] for ds, meth in settings if (ds, meth) != ("imdb", "afa")}
 
 
+def test_model_overrides_patch_one_datasets_target_alone(workdir):
+    """model_overrides.sst2.scratch: SST-2's from-scratch target with learned positions and no dropout;
+    IMDB's stays as model_settings has it. A patch of a model the config does not define is one line."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    over = {"datasets": ["sst2", "imdb"], "model_overrides": {"sst2": {"scratch": {"positions": "learned", "dropout": 0.0}}}}
+    r = snakemake(workdir, over, "-n", "-p", "--forceall")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    models = {run: both["model"] for run, both in train_settings(r.stdout).items()}
+    base = config["model_settings"]["scratch"]
+    assert all(m == {**base, "positions": "learned", "dropout": 0.0} for (ds, _), m in models.items() if ds == "sst2")
+    assert all(m == base for (ds, _), m in models.items() if ds == "imdb") and len(models) >= 4
+    r = snakemake(workdir, {"model_overrides": {"sst2": {"scratch_typo": {"dropout": 0.0}}}}, "-n")
+    assert r.returncode != 0 and "model_overrides.sst2 has an entry for 'scratch_typo'" in r.stdout + r.stderr
+    r = snakemake(workdir, {"model_overrides": {"sst2": {"scratch": {"positons": "learned"}}}}, "-n")
+    assert r.returncode != 0 and "model_overrides.sst2.scratch" in r.stdout + r.stderr and "positons" in r.stdout + r.stderr
+
+
 def test_the_ablations_notebook_joins_the_dag_when_a_parameter_is_swept(workdir):
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["method_settings"]["afa"]
     plain = snakemake(workdir, {"datasets": ["sst2"]}, "-n")

@@ -32,7 +32,8 @@ log = logging.getLogger("afa.checkpoint")
 
 # The modules whose code decides what a training step computes: a checkpoint written by other code
 # is not resumed (its run would mix two codes). Evaluation and reporting code is left out.
-TRAINING_CODE = ("objective.py", "method.py", "discriminator.py", "models.py", "train.py", "checkpoint.py")
+TRAINING_CODE = ("objective.py", "method.py", "discriminator.py", "settings.py", "layers.py", "tokens.py", "models.py",
+                 "train.py", "checkpoint.py")
 
 
 def code_sha() -> str:

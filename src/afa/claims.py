@@ -91,21 +91,30 @@ def load(files: list[str], train_files=(), same=()) -> pd.DataFrame:
     return runs
 
 
-def check_settings(runs: pd.DataFrame, method_settings: dict, method_overrides: dict | None = None) -> None:
-    """Refuse runs trained under other settings than the config's for their method's name: a name
-    (`afa`) can be redefined, and its old runs must not stand in a column of the new definition.
-    The config's settings are the run's dataset's (`method_overrides` patched in). Only the keys the
-    config sets are compared (a run may record more, e.g. a default spelled out)."""
+def check_settings(runs: pd.DataFrame, method_settings: dict, method_overrides: dict | None = None,
+                   model_settings: dict | None = None, model_overrides: dict | None = None) -> None:
+    """Refuse runs trained under other settings than the config's for their method's name, or for
+    their model's: a name (`afa`, `scratch`) can be redefined, and its old runs must not stand in a
+    column of the new definition. The config's settings are the run's dataset's (`method_overrides`,
+    `model_overrides` patched in). Only the keys the config sets are compared (a run may record more,
+    e.g. a default spelled out), and of a model only its architecture (not its train block or where
+    its weights were read from)."""
     bad = []
     for r in runs[runs.train_file.astype(bool)].itertuples():
-        now = (run_method_settings(method_settings, method_overrides, r.dataset, r.method)
-               if r.method in method_settings else None)
-        trained = json.load(open(r.train_file)).get("method")
-        keys = sorted(k for k in (now or {}) if trained is not None and trained.get(k) != now[k])
-        if keys:
-            bad.append(f"{r.train_file} ({', '.join(f'{k}: {trained.get(k)!r} there, {now.get(k)!r} now' for k in keys)})")
+        trained_file = json.load(open(r.train_file))
+        checks = [("method", run_method_settings(method_settings, method_overrides, r.dataset, r.method)
+                   if r.method in method_settings else None)]
+        if model_settings and r.model in model_settings:
+            model = {**model_settings[r.model], **((model_overrides or {}).get(r.dataset) or {}).get(r.model, {})}
+            checks.append(("model", {k: v for k, v in model.items() if k not in ("train", "name_or_path", "gguf_file")}))
+        for block, now in checks:
+            trained = trained_file.get(block)
+            keys = sorted(k for k in (now or {}) if trained is not None and trained.get(k) != now[k])
+            if keys:
+                bad.append(f"{r.train_file} ({', '.join(f'{block}.{k}: {trained.get(k)!r} there, {now.get(k)!r} now' for k in keys)})")
     if bad:
-        raise ValueError(f"runs trained under other settings than method_settings gives their method now: {'; '.join(bad)}")
+        raise ValueError(f"runs trained under other settings than the config gives their method and model now: "
+                         f"{'; '.join(bad)}")
 
 
 # --- provenance -----------------------------------------------------------------------------------

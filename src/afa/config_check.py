@@ -48,12 +48,18 @@ def merge(base: dict, over: dict) -> dict:
 
 
 def filled_schema(path: str | Path = SCHEMA) -> dict:
-    """The schema with its dataset enums filled from the registry (afa.data.DATASETS)."""
+    """The schema with its dataset enums filled from the registry (afa.data.DATASETS) and its method
+    block from AFA's settings (afa.settings.AFAConfig), plus the pipeline's `objective`."""
     from afa import data
+    from afa.settings import AFAConfig
 
     schema = read_yaml(path)
     schema["$defs"]["dataset"]["enum"] = list(data.DATASETS)
     schema["$defs"]["rationale_dataset"]["enum"] = data.rationale_datasets()
+    method = AFAConfig.json_schema()
+    method["properties"] = {"objective": {"enum": ["baseline", "afa"], "description": "baseline: L_cls alone; "
+                                          "afa: L_cls + lambda L_adv"}, **method["properties"]}
+    schema["$defs"]["method"] = method
     return schema
 
 

@@ -17,7 +17,7 @@ T x T probabilities and drops out of them, as the target does; "fused" runs PyTo
 scaled_dot_product_attention without attention dropout (the other dropouts stay). No one reads
 D's attention, and at 256 tokens those probabilities, their dropout draws and their backward were
 most of D's cost (benchmarks/cost_growth.py --profile). The function is the same up to float
-rounding; the regulariser is one dropout fewer (README, Performance, for its effect on the signal).
+rounding; the regulariser is one dropout fewer (docs/performance.md, for its effect on the signal).
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from afa.models import Encoder
-
-ATTENTIONS = ("eager", "fused")
+from afa.layers import Encoder
+from afa.settings import ATTENTIONS
 
 
 class Discriminator(nn.Module):
+    """D(X) as a logit of P(X is a masked copy): its own `Encoder`, mean-pooled over real tokens, a linear head."""
     def __init__(self, vocab_size: int, max_length: int, d_model: int = 128, layers: int = 1,
                  heads: int = 4, d_ff: int = 512, dropout: float = 0.1, vocab: torch.Tensor | None = None,
                  attention: str = "eager"):

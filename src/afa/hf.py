@@ -9,7 +9,7 @@ mask. `afa.trainer.AFATrainer` is built on these; a plain PyTorch loop uses them
 
 Why a tracker: eager attention returns its probabilities *after* attention dropout, so in train
 mode `outputs.attentions` rows sum to about 1 - p and are noisy. The tracker reads the last layer's
-probabilities as they enter that dropout (as `afa.models.HFClassifier` does). Models whose attention
+probabilities as they enter that dropout (the pipeline's `afa.models.HFClassifier` reads its own so). Models whose attention
 dropout is a function call, not a module (Llama, Mistral, Qwen: `config.attention_dropout`, 0 by
 default), have nothing to hook; with p = 0 their `outputs.attentions` are already pre-dropout.
 """
@@ -20,8 +20,8 @@ import logging
 
 import torch
 
-from afa.models import ModelOutput
-from afa.models import last_attention_dropout, maskable_tokens  # noqa: F401 (public here)
+from afa.layers import ModelOutput, last_attention_dropout, pooled_row
+from afa.tokens import maskable_tokens  # noqa: F401 (public here)
 
 log = logging.getLogger("afa.hf")
 
@@ -55,10 +55,12 @@ class AttentionTracker:
         self.probs = inputs[0]
 
     def take(self) -> torch.Tensor | None:
+        """The probabilities of the latest forward [B, heads, T, T] (None if none were seen), released."""
         probs, self.probs = self.probs, None  # hold no graph between steps
         return probs
 
     def remove(self) -> None:
+        """Remove the hooks: the model runs as before."""
         for handle in self.handles:
             handle.remove()
 
@@ -69,6 +71,7 @@ def track_attention(model: torch.nn.Module) -> AttentionTracker:
 
 
 def functional_attention_dropout(config) -> tuple[str | None, float]:
+    """The config field and p of attention dropout applied as a function call (nothing to hook), or (None, 0)."""
     for name in ATTENTION_DROPOUT_SETTINGS:
         p = getattr(config, name, None)
         if isinstance(p, (int, float)) and p > 0:
@@ -112,7 +115,7 @@ def attention_row(outputs, attention_mask: torch.Tensor, pooling: str = "first",
         if ((total - 1).abs() > tol)[real.any(-1)].any():
             raise ValueError("attention_row: the attention rows do not sum to 1, so they are post-dropout (train "
                              "mode); pass tracker=track_attention(model), or set the attention dropout to 0")
-    return rows.mean(1) * attention_mask.to(rows.dtype)
+    return pooled_row(probs, attention_mask, n)
 
 
 def default_pooling(config) -> str:
@@ -129,7 +132,7 @@ def default_pooling(config) -> str:
 
 class Target(torch.nn.Module):
     """Any Hugging Face sequence classifier as the evaluations' target: `forward(input_ids,
-    attention_mask)` returns its logits and its attention row A_{n,:} (`afa.models.ModelOutput`), as
+    attention_mask)` returns its logits and its attention row A_{n,:} (`afa.layers.ModelOutput`), as
     the pipeline's own models do, so `afa.evaluation`'s functions take it as they take those.
 
     Evaluation reads the model in eval mode (no attention dropout), so no tracker is needed. A model
@@ -147,6 +150,7 @@ class Target(torch.nn.Module):
         self.model, self.pooling = model, pooling or default_pooling(config)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> ModelOutput:
+        """(logits, A_{n,:}) of the wrapped model."""
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
         return ModelOutput(out.logits, attention_row(out, attention_mask, self.pooling))
 

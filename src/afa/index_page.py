@@ -169,8 +169,11 @@ def write(out: Path, title: str, claims_csv: Path, figures: list[dict], notebook
 _PROBE = """<script>(() => {
   const top = el => el.getBoundingClientRect().top + window.scrollY;
   const firstOf = sel => { const e = document.querySelector(sel); return e ? top(e) : null; };
-  const cut = [...document.querySelectorAll('td, th')].filter(c =>
-      c.scrollWidth > c.clientWidth + 1 || /(\\.\\.\\.|\\u2026)$/.test(c.textContent.trim())).map(c => c.textContent);
+  // a cell whose text is cut: it overflows, or pandas ended it with '...' (a cell that is only '...'
+  // marks rows a long table leaves out, which its page says and its CSV holds)
+  const cut = [...document.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1 ||
+      (/(\\.\\.\\.|\\u2026)$/.test(c.textContent.trim()) && !/^(\\.\\.\\.|\\u2026)$/.test(c.textContent.trim())))
+      .map(c => c.textContent);
   document.documentElement.setAttribute('data-layout', JSON.stringify({
     scroll_width: document.documentElement.scrollWidth, view_width: window.innerWidth,
     first_result: firstOf('table, img'), first_code: firstOf('.jp-CodeCell .jp-InputArea, .code_cell .input_area'),

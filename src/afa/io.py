@@ -133,6 +133,11 @@ def write_result(path, obj: dict) -> None:
     write_json(path, {**obj, "provenance": provenance()})
 
 
+# the code whose change can change what AFA trains: its maths, its state, D, its settings' defaults
+# and checks (settings.py was part of method.py until 2026-12-05) and the layers D is built of
+OBJECTIVE_CODE = ("objective.py", "method.py", "discriminator.py", "settings.py", "layers.py")
+
+
 @functools.lru_cache(maxsize=1)
 def provenance() -> dict:
     """Package version, git commit of the code (and whether it had uncommitted changes), and a
@@ -141,7 +146,7 @@ def provenance() -> dict:
 
     src = Path(afa.__file__).parent
     objective = hashlib.sha256(b"".join((src / f).read_bytes()
-                                        for f in ("objective.py", "method.py", "discriminator.py"))).hexdigest()[:16]
+                                        for f in OBJECTIVE_CODE)).hexdigest()[:16]
 
     def git(*args):
         try:

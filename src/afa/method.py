@@ -1,6 +1,6 @@
-"""AFA as a module: its settings (`AFAConfig`) and its state (`AFA`: the discriminator, its
-optimizer, the mask sampler's generator). The maths is in `afa.objective`; a training loop uses
-it like this (the pipeline's `afa.train` does exactly this):
+"""AFA as a module: its state (`AFA`: the discriminator, its optimizer, the mask sampler's
+generator), built from its settings (`afa.settings.AFAConfig`). The maths is in `afa.objective`;
+a training loop uses it like this (the pipeline's `afa.train` does exactly this):
 
     afa = AFA(AFAConfig(K=3, masking="delete"), vocab_size, max_length, mask_id, pad_id)
     out = target(input_ids, attention_mask)                 # logits and the attention row A
@@ -16,112 +16,20 @@ window), so a checkpointer treats AFA like any module.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from afa import objective as obj
-from afa.discriminator import ATTENTIONS, Discriminator, loss_disc
+from afa.discriminator import Discriminator, loss_disc
+# the settings, named here too: `from afa.method import AFAConfig` is how the pipeline and users reach them
+from afa.settings import (EXPLORE_SCORINGS, MASKINGS, REWARDS, SELECTIONS, AFAConfig,  # noqa: F401
+                          DiscConfig)
 
 log = logging.getLogger("afa.method")
-
-MASKINGS = ("replace", "delete", "unigram")
-REWARDS = ("detect", "deceive", "confidence_drop")
-SELECTIONS = ("sample", "topk")
-EXPLORE_SCORINGS = ("mixture", "attention", "exclude")
-
-
-@dataclass
-class DiscConfig:
-    """The discriminator D: its own embeddings, `layers` Transformer blocks, mean pooling."""
-    d_model: int = 128
-    layers: int = 1
-    heads: int = 4
-    d_ff: int = 512
-    dropout: float = 0.1
-    lr: float = 1e-3
-    attention: str = "eager"         # eager | fused: one SDPA kernel, no attention dropout (afa.discriminator)
-
-    def __post_init__(self):
-        for name in ("d_model", "layers", "heads", "d_ff"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"AFAConfig.disc.{name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.d_model % self.heads:
-            raise ValueError(f"AFAConfig.disc.d_model ({self.d_model}) must be divisible by disc.heads ({self.heads})")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"AFAConfig.disc.dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.lr > 0:
-            raise ValueError(f"AFAConfig.disc.lr must be positive, got {self.lr!r}")
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"AFAConfig.disc.attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
-
-
-@dataclass
-class AFAConfig:
-    """AFA's settings, in the paper's names where it has them. Defaults: README, "choices"."""
-    K: int = 3                       # tokens per mask (the cap when K_fraction is set)
-    K_fraction: float | None = None  # k = round(K_fraction * maskable tokens), 1 <= k <= K
-    eps: float = 0.1                 # probability that a mask is K uniform tokens
-    lambda_: float = 0.5             # L = L_cls + lambda * L_adv ("lambda" in config files)
-    M: int = 4                       # masks per example; b is their mean reward
-    masking: str = "delete"          # replace ([MASK]) | delete | unigram (a train-unigram draw)
-    refill: bool = False             # delete: a cut text's copy takes its next tokens, keeping its length
-    reward: str = "detect"           # detect | deceive (from D) | confidence_drop (no D; not the paper's)
-    selection: str = "sample"        # sample (Plackett-Luce) | topk (deterministic)
-    explore_scoring: str = "mixture" # how masks enter log q: mixture | attention | exclude
-    normalize_advantage: bool = False
-    entropy_weight: float = 0.3      # beta: L_adv gets -beta * H(pi), against attention collapse (README)
-    disc_steps: int = 1              # D updates per target update
-    collapse_window: int = 200       # steps over which D accuracy is watched
-    disc: DiscConfig = field(default_factory=DiscConfig)
-
-    def __post_init__(self):
-        if isinstance(self.disc, dict):
-            self.disc = DiscConfig(**self.disc)
-        checks = [("K", isinstance(self.K, int) and self.K >= 1, "a positive integer"),
-                  ("K_fraction", self.K_fraction is None or 0 < self.K_fraction <= 1, "null or in (0, 1]"),
-                  ("eps", 0 <= self.eps <= 1, "in [0, 1]"),
-                  ("lambda", self.lambda_ >= 0, "non-negative"),
-                  ("M", isinstance(self.M, int) and self.M >= 2, "an integer >= 2 (b is the mean over the M masks)"),
-                  ("masking", self.masking in MASKINGS, f"one of {', '.join(MASKINGS)}"),
-                  ("refill", isinstance(self.refill, bool) and (not self.refill or self.masking == "delete"),
-                   "a boolean, true only with masking 'delete'"),
-                  ("reward", self.reward in REWARDS, f"one of {', '.join(REWARDS)}"),
-                  ("selection", self.selection in SELECTIONS, f"one of {', '.join(SELECTIONS)}"),
-                  ("explore_scoring", self.explore_scoring in EXPLORE_SCORINGS, f"one of {', '.join(EXPLORE_SCORINGS)}"),
-                  ("entropy_weight", self.entropy_weight >= 0, "non-negative"),
-                  ("disc_steps", isinstance(self.disc_steps, int) and self.disc_steps >= 0, "an integer >= 0"),
-                  ("collapse_window", isinstance(self.collapse_window, int) and self.collapse_window >= 1, "a positive integer")]
-        for name, ok, what in checks:
-            if not ok:
-                value = self.lambda_ if name == "lambda" else getattr(self, name)
-                raise ValueError(f"AFAConfig.{name} must be {what}, got {value!r}")
-
-    @property
-    def uses_discriminator(self) -> bool:
-        return self.reward != "confidence_drop"
-
-    @classmethod
-    def from_dict(cls, settings: dict) -> "AFAConfig":
-        """From a config file's method block (``lambda`` for lambda_; ``objective`` ignored)."""
-        d = {("lambda_" if k == "lambda" else k): v for k, v in settings.items() if k != "objective"}
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"AFAConfig: unknown setting {unknown[0]!r}; known: "
-                             f"{', '.join(sorted(k if k != 'lambda_' else 'lambda' for k in known))}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["lambda"] = d.pop("lambda_")
-        return d
-
 
 def unigram_distribution(ids: list[list[int]], vocab_size: int, special_ids) -> torch.Tensor:
     """The train split's token frequencies [V], special tokens excluded: what `unigram` draws from."""
@@ -164,12 +72,12 @@ class AFA(nn.Module):
     def forward(self, attention, input_ids, attention_mask, maskable, classify=None, continuation=None):
         """(L_adv, stats) for one batch. `classify(ids, att) -> logits` is the target, needed by
         the confidence_drop reward only; `continuation` [B, >= K] (each text's next tokens past the
-        cut, `pad_id` where none; `afa.models.continuations`), by `refill` only. L_adv includes the
+        cut, `pad_id` where none; `afa.tokens.continuations`), by `refill` only. L_adv includes the
         entropy bonus -beta H(pi)."""
         c = self.config
         if c.refill and continuation is None:
             raise ValueError("AFAConfig.refill needs continuation= (each text's next tokens past the cut: "
-                             "afa.models.continuations)")
+                             "afa.tokens.continuations)")
         B = input_ids.shape[0]
         g = self._generator(input_ids.device)
         log_pi = obj.policy_log_probs(attention, maskable)
@@ -261,11 +169,13 @@ class AFA(nn.Module):
         return self.generator
 
     def get_extra_state(self):
+        """What `state_dict()` carries besides tensors: D's optimizer, the sampler's generator, the collapse window."""
         gen = self.generator.get_state() if self.generator is not None else self._pending_generator_state
         return {"opt_D": self.opt_D.state_dict() if self.opt_D is not None else None, "generator": gen,
                 "D_acc": [float(a) for a in self.D_acc], "warned_at": self.warned_at, "step": self.step}
 
     def set_extra_state(self, state):
+        """Restore `get_extra_state()`'s state (the generator is rebuilt on the next batch's device)."""
         if self.opt_D is not None and state["opt_D"] is not None:
             self.opt_D.load_state_dict(state["opt_D"])
         self.generator, self._pending_generator_state = None, state["generator"]
@@ -321,4 +231,5 @@ def eval_logits(model):
 
 
 def pad_to(x: torch.Tensor, T: int, value: int) -> torch.Tensor:
+    """`x` [B, t] padded on the right with `value` to [B, T]."""
     return x if x.shape[1] == T else torch.nn.functional.pad(x, (0, T - x.shape[1]), value=value)

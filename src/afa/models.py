@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+# the shared layers and token helpers live in the library; named here too, for the pipeline's callers
+from afa.layers import (PROBS_DROPOUT_NAMES, Block, Encoder, ModelOutput, SelfAttention,  # noqa: F401
+                        last_attention_dropout, pooled_row, sinusoidal)
+from afa.tokens import continuations, encode, mask_token_id, maskable_tokens  # noqa: F401
+
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-class ModelOutput(NamedTuple):
-    logits: torch.Tensor     # [B, C]
-    attention: torch.Tensor  # [B, T] last-layer, head-averaged attention of position 0; 0 on padding
 
 
 def resolve_path(name_or_path: str) -> str:
@@ -75,94 +72,7 @@ def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_le
                                    model_max_length=max_length)
 
 
-def mask_token_id(tokenizer) -> int:
-    """Id that replaces a masked token: [MASK] where the vocabulary has one, else [UNK]."""
-    return tokenizer.mask_token_id if tokenizer.mask_token_id is not None else tokenizer.unk_token_id
-
-
 # ----------------------------------------------------------------------------- from scratch
-
-class SelfAttention(nn.Module):
-    def __init__(self, d_model: int, heads: int, dropout: float):
-        super().__init__()
-        assert d_model % heads == 0, "d_model must be divisible by heads"
-        self.heads = heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x, key_padding, fused: bool = False):  # key_padding: [B, T] True where padding
-        B, T, D = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
-        if fused:
-            # One kernel, no T x T probabilities kept and no dropout on them (on CPU, SDPA with
-            # dropout falls back to the eager maths and is barely faster). For a module whose
-            # attention nobody reads: the discriminator's `attention: fused`.
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=~key_padding[:, None, None, :])
-            return self.proj(y.transpose(1, 2).reshape(B, T, D)), None
-        scores = q @ k.transpose(-1, -2) / math.sqrt(D // self.heads)
-        scores = scores.masked_fill(key_padding[:, None, None, :], float("-inf"))
-        probs = scores.softmax(-1)  # [B, H, T, T]; kept un-dropped so the policy reads clean rows
-        y = (self.drop(probs) @ v).transpose(1, 2).reshape(B, T, D)
-        return self.proj(y), probs
-
-
-class Block(nn.Module):
-    """Pre-LayerNorm Transformer encoder block."""
-
-    def __init__(self, d_model: int, heads: int, d_ff: int, dropout: float):
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.attn = SelfAttention(d_model, heads, dropout)
-        self.mlp = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model), nn.Dropout(dropout))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x, key_padding, fused: bool = False):
-        a, probs = self.attn(self.ln1(x), key_padding, fused)
-        x = x + self.drop(a)
-        return x + self.mlp(self.ln2(x)), probs
-
-
-def sinusoidal(max_length: int, d_model: int) -> torch.Tensor:
-    pos = torch.arange(max_length)[:, None]
-    freq = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
-    table = torch.zeros(max_length, d_model)
-    table[:, 0::2], table[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)
-    return table
-
-
-class Encoder(nn.Module):
-    """Token + position embeddings and a stack of blocks; shared with the discriminator.
-
-    Positions are fixed sinusoids by default: SST-2's train split is mostly short phrases, and
-    learned embeddings of later positions stay untrained for its longer dev sentences.
-    """
-
-    def __init__(self, vocab_size: int, d_model: int, layers: int, heads: int, d_ff: int,
-                 max_length: int, dropout: float, emb_dim: int | None = None, positions: str = "sinusoidal"):
-        super().__init__()
-        emb_dim = emb_dim or d_model
-        self.tok = nn.Embedding(vocab_size, emb_dim)
-        self.up = nn.Identity() if emb_dim == d_model else nn.Linear(emb_dim, d_model)
-        self.pos = nn.Embedding(max_length, d_model)
-        if positions == "sinusoidal":
-            self.pos.weight.data.copy_(sinusoidal(max_length, d_model))
-            self.pos.weight.requires_grad_(False)
-        elif positions != "learned":
-            raise ValueError(f"unknown positions {positions!r}; use sinusoidal or learned")
-        self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(d_model, heads, d_ff, dropout) for _ in range(layers))
-        self.ln = nn.LayerNorm(d_model)
-
-    def forward(self, input_ids, attention_mask, fused: bool = False):
-        """(states, the last block's attention probabilities; None when `fused`, see SelfAttention)."""
-        T = input_ids.shape[1]
-        x = self.drop(self.up(self.tok(input_ids)) + self.pos(torch.arange(T, device=input_ids.device)))
-        pad = attention_mask == 0
-        for block in self.blocks:
-            x, probs = block(x, pad, fused)
-        return self.ln(x), probs  # probs of the last block
-
 
 class ScratchClassifier(nn.Module):
     def __init__(self, vocab_size: int, num_labels: int, d_model: int = 128, layers: int = 2,
@@ -174,8 +84,7 @@ class ScratchClassifier(nn.Module):
 
     def forward(self, input_ids, attention_mask) -> ModelOutput:
         h, probs = self.encoder(input_ids, attention_mask)
-        row = probs[:, :, 0, :].mean(1) * attention_mask
-        return ModelOutput(self.head(h[:, 0]), row)
+        return ModelOutput(self.head(h[:, 0]), pooled_row(probs, attention_mask, 0))
 
 
 # ----------------------------------------------------------------------------- Hugging Face
@@ -189,30 +98,19 @@ class HFClassifier(nn.Module):
     """
 
     def __init__(self, encoder, num_labels: int, dropout: float = 0.1):
+        from afa.hf import track_attention
+
         super().__init__()
         self.encoder = encoder
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
-        self._probs = None
-        last = last_attention_dropout(encoder)
-        if last is not None:
-            last.register_forward_pre_hook(self._keep_probs)
-
-    def _keep_probs(self, module, inputs):
-        self._probs = inputs[0]
+        self.tracker = track_attention(encoder)  # the pre-dropout row, as AFATrainer reads it
 
     def forward(self, input_ids, attention_mask) -> ModelOutput:
-        self._probs = None
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
-        probs = self._probs if self._probs is not None else out.attentions[-1]
-        self._probs = None  # hold no graph between calls
-        row = probs[:, :, 0, :].mean(1) * attention_mask
-        return ModelOutput(self.head(self.drop(out.last_hidden_state[:, 0])), row)
-
-
-# What eager attention modules call the dropout on their probabilities: BERT, DistilBERT, DeBERTa
-# `dropout`; GPT-2 `attn_dropout`; ALBERT `attention_dropout` (its `output_dropout` is another one).
-PROBS_DROPOUT_NAMES = ("dropout", "attn_dropout", "attention_dropout")
+        probs = self.tracker.take()
+        probs = probs if probs is not None else out.attentions[-1]
+        return ModelOutput(self.head(self.drop(out.last_hidden_state[:, 0])), pooled_row(probs, attention_mask, 0))
 
 
 class DecoderClassifier(nn.Module):
@@ -242,19 +140,7 @@ class DecoderClassifier(nn.Module):
         last = attention_mask.sum(-1) - 1  # right padding: the appended end-of-sequence token
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)
         h = out.last_hidden_state[rows, last]
-        row = out.attentions[-1][rows, :, last, :].mean(1) * attention_mask
-        return ModelOutput(self.head(h.to(self.head.weight.dtype)), row)
-
-
-def last_attention_dropout(encoder: nn.Module) -> nn.Dropout | None:
-    """The nn.Dropout an eager attention module applies to its probabilities, of the last layer
-    (modules register in layer order); None where attention dropout is functional (Llama: p = 0)."""
-    found = None
-    for module in encoder.modules():
-        if "attention" in type(module).__name__.lower():
-            found = next((d for name in PROBS_DROPOUT_NAMES
-                          if isinstance(d := getattr(module, name, None), nn.Dropout)), found)
-    return found
+        return ModelOutput(self.head(h.to(self.head.weight.dtype)), pooled_row(out.attentions[-1], attention_mask, last))
 
 
 # ----------------------------------------------------------------------------- build / save / load
@@ -420,19 +306,6 @@ def load_transformers(folder: Path, device: str = "cpu"):
     return tokenizer, Target(model).to(device).eval(), spec
 
 
-def encode(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    """Token ids per text, truncated; padding happens per batch in ``collate``."""
-    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-
-
-def continuations(tokenizer, texts: list[str], ids: list[list[int]], n: int) -> list[list[int]]:
-    """Each text's next `n` tokens past what its truncated encoding `ids` kept ([] for a text that
-    was not cut): what AFA's `refill` puts into a deleted copy."""
-    added = tokenizer.num_special_tokens_to_add(pair=False)
-    full = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-    return [f[len(x) - added:len(x) - added + n] for x, f in zip(ids, full)]
-
-
 def pad_rows(rows: list[list[int]], pad: int) -> torch.Tensor:
     """[len(rows), T] ids, each row padded with `pad` to the longest, T."""
     T = max(len(x) for x in rows)
@@ -457,11 +330,3 @@ def collate(tokenizer, ids: list[list[int]], device, continuation: list[list[int
     if torch.device(device).type == "cuda":  # pinned pages copy without stalling the host
         return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
     return {k: v.to(device) for k, v in batch.items()}
-
-
-def maskable_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids) -> torch.Tensor:
-    """Real, non-special tokens [B, T] (bool): the only ones AFA may mask. `special_ids` is a
-    tokenizer (its all_special_ids) or the ids themselves."""
-    ids = getattr(special_ids, "all_special_ids", special_ids)
-    special = torch.tensor(sorted(set(ids)), dtype=input_ids.dtype, device=input_ids.device)
-    return attention_mask.bool() & ~torch.isin(input_ids, special)

@@ -136,6 +136,7 @@ def loss_adv(r, log_prob, weight=None, normalize: bool = False):
 
 
 def loss_cls(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """L_cls: cross-entropy of the target's logits (in float32) against the labels."""
     return F.cross_entropy(logits.float(), labels)
 
 

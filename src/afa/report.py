@@ -16,6 +16,16 @@ from pathlib import Path
 from afa.io import atomic_path
 
 
+# Every cell's text whole and every column; tables of up to 250 rows whole (a longer one, a per-seed
+# listing, shows its first and last 10 rows and its size, and its CSV has it all)
+PANDAS_DISPLAY = """import pandas as pd
+pd.set_option("display.max_colwidth", None)
+pd.set_option("display.max_columns", None)
+pd.set_option("display.max_rows", 250)
+pd.set_option("display.min_rows", 20)
+pd.set_option("display.show_dimensions", True)"""
+
+
 def render(notebook: Path, out_ipynb: Path, out_html: Path | None, parameters: dict, kernel: str = "python3") -> None:
     import jupytext
     import nbformat
@@ -23,12 +33,11 @@ def render(notebook: Path, out_ipynb: Path, out_html: Path | None, parameters: d
     from nbconvert import HTMLExporter
 
     nb = jupytext.read(notebook)
-    # first, a line naming the code, and (hidden) pandas set to show tables whole: every cell, row and column
+    # first, a line naming the code, and (hidden) pandas set to show tables whole (PANDAS_DISPLAY)
     nb.cells[:0] = [nbformat.v4.new_markdown_cell(
                         f"*Rendered from `{Path(notebook).as_posix()}`; its code is in `{Path(out_ipynb).name}` "
                         "beside this page.*"),
-                    nbformat.v4.new_code_cell("import pandas as pd\n" + "\n".join(
-                        f'pd.set_option("display.{key}", None)' for key in ("max_colwidth", "max_rows", "max_columns")))]
+                    nbformat.v4.new_code_cell(PANDAS_DISPLAY)]
     nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3", "language": "python"}
     nb.metadata.setdefault("language_info", {"name": "python"})
     with tempfile.TemporaryDirectory() as d, atomic_path(out_ipynb) as tmp:

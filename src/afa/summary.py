@@ -104,16 +104,41 @@ def probe_headline(probe: pd.DataFrame) -> str:
             f"in units of its sd, is {r['effect_size']} (p {r['p']:.2f}): {on_average}.")
 
 
+# docs/statistics.md's examples: the live-signal study's runs of the paper-literal reading, the live
+# default and the baseline (results/studies/signal/signal_health.csv)
+SIGNAL_EXAMPLES = {"afa_replace_detect": "paper-literal (`replace` + `detect`)",
+                   "afa_delete_detect_beta03": "live default (`delete` + `detect`, beta 0.3)", "baseline": "baseline"}
+SIGNAL_COLUMNS = {"disc_acc_late": "disc_acc", "adv_sd_late": "adv_sd", "identical_masks_late": "identical_masks",
+                  "attn_entropy_last": "attn_entropy (end)", "polar_mass_last": "polar_mass (end)"}
+
+
+def signal_examples(signal: pd.DataFrame) -> str:
+    """The statistics of three runs of the live-signal study, late third of training (end: the last
+    log), mean over seeds, as markdown: what a run with and without signal looks like."""
+    rows = ["| run | " + " | ".join(SIGNAL_COLUMNS.values()) + " |", "|---|" + "---|" * len(SIGNAL_COLUMNS)]
+    for method, label in SIGNAL_EXAMPLES.items():
+        g = signal[signal.method == method]
+        if not len(g):
+            raise ValueError(f"signal_health.csv has no {method!r} rows")
+        cells = ["-" if g[c].isna().all() else f"{g[c].mean():.2f}" for c in SIGNAL_COLUMNS]
+        rows.append(f"| {label} ({len(g)} seeds) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 README_BLOCKS = {"claims-standing": lambda t, p: standing(t), "claims-table": lambda t, p: readme_table(t),
                  "probe-standing": lambda t, p: probe_headline(p)}
 
 
-def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
-    """`text` (a README) with each generated block between `<!-- <name> -->` and `<!-- /<name> -->`
-    made anew from the claims `table` and the `probe` table."""
-    for name, make in README_BLOCKS.items():
+def fill_blocks(text: str, blocks: dict[str, str]) -> str:
+    """`text` with each block between `<!-- <name> -->` and `<!-- /<name> -->` replaced by its content."""
+    for name, content in blocks.items():
         pattern = re.compile(rf"(<!-- {name} -->\n)(?:.*?\n)?(<!-- /{name} -->)", re.S)
         if not pattern.search(text):
-            raise ValueError(f"the README has no <!-- {name} --> ... <!-- /{name} --> block")
-        text = pattern.sub(lambda m: m.group(1) + make(table, probe) + "\n" + m.group(2), text)
+            raise ValueError(f"no <!-- {name} --> ... <!-- /{name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + content + "\n" + m.group(2), text)
     return text
+
+
+def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
+    """`text` (a README) with each generated block made anew from the claims `table` and the `probe` table."""
+    return fill_blocks(text, {name: make(table, probe) for name, make in README_BLOCKS.items()})

@@ -12,7 +12,8 @@ L_cls + lambda * L_adv, so it cannot be compared with a baseline's: compare `L_c
 into `policy_term` (the REINFORCE term, -mean[(r - b) log q], the adversary's own signal) and
 `entropy_bonus` (-beta * H(pi)); with the default beta 0.3 the bonus is most of L_adv, so a moving
 L_adv is not by itself AFA at work. `AFATrainer(afa_config=AFAConfig(lambda_=0))` trains a baseline
-that logs the same statistics (D still learns and scores, its reward reaches no gradient). Every checkpoint folder holds
+that logs the same statistics (D still learns and scores, its reward reaches no gradient). What each
+statistic means and its healthy range: docs/statistics.md. Every checkpoint folder holds
 the AFA module (`AFA.save_pretrained`: D and its settings) and, with the optimizer, ``afa_state.pt``
 (D's optimizer, the sampler's generator, the collapse window), so ``train(resume_from_checkpoint=)``
 continues AFA where it stopped. With ``save_only_model`` a checkpoint keeps D but not that state.
@@ -30,13 +31,16 @@ from transformers import Trainer, TrainerCallback
 
 from afa.hf import POOLINGS, attention_row, default_pooling, eager, maskable_tokens, track_attention
 from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
-from afa.models import mask_token_id
+from afa.tokens import mask_token_id
 
 AFA_STATE = "afa_state.pt"
 log = logging.getLogger("afa.trainer")
 
 
 class AFATrainer(Trainer):
+    """A `transformers.Trainer` that trains a sequence classifier with AFA: L = L_cls + lambda L_adv, and D
+    one update after each optimizer step. Its state is `self.afa` (an `afa.method.AFA`); see the module
+    docstring for what it logs and how a checkpoint holds D."""
     def __init__(self, *args, afa_config: AFAConfig | dict | None = None, pooling: str | None = None,
                  max_length: int | None = None, unigram: torch.Tensor | None = None, **kwargs):
         """Trainer's own arguments, plus: `afa_config` (an AFAConfig, or its dict form with "lambda");
@@ -79,7 +83,8 @@ class AFATrainer(Trainer):
     # -------------------------------------------------------------------------- the loss
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        # AFAConfig.refill reads a `continuation` column (K ids a row, pad-padded: afa.models.continuations;
+        """L_cls + lambda L_adv in training (the Trainer's `loss`); L_cls alone in evaluation."""
+        # AFAConfig.refill reads a `continuation` column (K ids a row, pad-padded: afa.tokens.continuations;
         # remove_unused_columns=False keeps it), which the model must not see
         continuation = inputs.get("continuation")
         inputs = {k: v for k, v in inputs.items() if k != "continuation"}
@@ -107,6 +112,7 @@ class AFATrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def discriminator_step(self) -> None:
+        """D's `disc_steps` updates on the last micro-batch (called after each optimizer step)."""
         L_D = self.afa.discriminator_step()
         if L_D is not None:
             self._keep_stats({"L_D": L_D})
@@ -120,6 +126,7 @@ class AFATrainer(Trainer):
             self._afa_sums[k] = (total + v.detach().float(), n + 1)
 
     def log(self, logs: dict, *args, **kwargs) -> None:
+        """The Trainer's log, with the AFA statistics averaged since the last one."""
         if "loss" in logs:  # the training log, not evaluation's or the final summary
             logs.update({k: float(total) / n for k, (total, n) in self._afa_sums.items()})
             self._afa_sums = {}
@@ -128,6 +135,7 @@ class AFATrainer(Trainer):
     # -------------------------------------------------------------------------- checkpoints
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False):
+        """The classifier as the Trainer saves it, and the AFA module (`AFA.save_pretrained`) beside it."""
         super().save_model(output_dir, _internal_call)
         if self.args.should_save:
             self.afa.save_pretrained(output_dir or self.args.output_dir)
@@ -157,6 +165,7 @@ class DiscriminatorStep(TrainerCallback):
         self.trainer = trainer
 
     def on_step_end(self, args, state, control, **kwargs):
+        """D's update, once per optimizer step."""
         self.trainer.discriminator_step()
 
 
@@ -189,6 +198,7 @@ def warn_short_texts(dataset, K: int, special_ids) -> float | None:
 
 
 def as_config(afa_config) -> AFAConfig:
+    """An AFAConfig from an AFAConfig, its dict form, or None (the defaults)."""
     if afa_config is None:
         return AFAConfig()
     if isinstance(afa_config, AFAConfig):
@@ -199,6 +209,7 @@ def as_config(afa_config) -> AFAConfig:
 
 
 def longest_input(tokenizer, config) -> int:
+    """The longest input D must read: the tokenizer's model_max_length, else the config's positions."""
     # tokenizers without a limit report a huge sentinel (int(1e30))
     n = getattr(tokenizer, "model_max_length", None)
     if n is not None and n < 1_000_000:
@@ -211,6 +222,7 @@ def longest_input(tokenizer, config) -> int:
 
 
 def unigram_from(dataset, vocab_size: int, special_ids) -> torch.Tensor:
+    """The train split's token frequencies, for masking 'unigram' (afa.method.unigram_distribution)."""
     if dataset is None or not hasattr(dataset, "__len__"):
         raise ValueError("AFATrainer: masking 'unigram' needs unigram= or a sized train_dataset with input_ids")
     return unigram_distribution([list(x["input_ids"]) for x in dataset], vocab_size, special_ids)

@@ -44,11 +44,12 @@ def check_names():
                 if name not in config[table]:
                     raise ValueError(f"config: {where} lists {name!r}, which {table} does not define "
                                      f"(defined: {', '.join(config[table])})")
-    for ds, patches in (config.get("method_overrides") or {}).items():
-        for name in patches:
-            if name not in config["method_settings"]:
-                raise ValueError(f"config: method_overrides.{ds} has an entry for {name!r}, which method_settings "
-                                 f"does not define (defined: {', '.join(config['method_settings'])})")
+    for key, table in (("method_overrides", "method_settings"), ("model_overrides", "model_settings")):
+        for ds, patches in (config.get(key) or {}).items():
+            for name in patches:
+                if name not in config[table]:
+                    raise ValueError(f"config: {key}.{ds} has an entry for {name!r}, which {table} "
+                                     f"does not define (defined: {', '.join(config[table])})")
     for ds in DATASETS:
         if ds not in config["max_length"]:
             raise ValueError(f"config: max_length has no entry for dataset {ds!r}")

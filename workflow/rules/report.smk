@@ -245,6 +245,7 @@ rule claims:
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
             "not_testable": CLAIMS["not_testable"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
+            "model_settings": config["model_settings"], "model_overrides": config.get("model_overrides", {}),
             "min_effect": CLAIMS["min_effect"], "primary": CLAIMS["primary"], "out_csv": output.csv, "aa_csv": output.aa}),
     log:
         OUT + "/logs/report/claims.log",

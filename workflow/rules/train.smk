@@ -8,9 +8,11 @@ from afa import tables as afa_tables  # a run's method settings (method_override
 LLM_WEIGHTS = OUT + "/resources/llm"
 
 
-def model_settings(name):
-    """A model's settings; `resource:llm` names the weights that prepare_llm_weights unpacks."""
-    model = config["model_settings"][name]
+def model_settings(name, dataset=None):
+    """A model's settings (on `dataset`: with model_overrides.<dataset>.<name> patched in, key by key);
+    `resource:llm` names the weights that prepare_llm_weights unpacks."""
+    model = {**config["model_settings"][name],
+             **((config.get("model_overrides") or {}).get(dataset) or {}).get(name, {})}
     if model.get("name_or_path") == "resource:llm":
         model = {**model, "name_or_path": LLM_WEIGHTS}
     return model
@@ -25,7 +27,7 @@ def train_settings(wc):
     # own (per_method.<method>.train_overrides.<dataset>: a costly ablation on a seeded subset) beat them
     override = {**config.get("train_overrides", {}).get(wc.dataset, {}),
                 **(per_method_entry(wc.method).get("train_overrides") or {}).get(wc.dataset, {})}
-    model = model_settings(wc.model)
+    model = model_settings(wc.model, wc.dataset)
     if override and "train" in model:  # the dataset's overrides beat the model's own train settings
         model = {**model, "train": {**model["train"], **override}}
     return as_json({"model": model, "train": {**config["train"], **override},

@@ -22,6 +22,7 @@ def accuracy(model, tokenizer, ids: list[list[int]], labels, batch_size: int = 1
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Path,
              batch_size: int = 128, device: str = "auto", meta: dict | None = None) -> dict:
+    """`accuracy` of a run folder's model on its dataset's report split, with per-example predictions, to files."""
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     scores = accuracy(model, tokenizer, ids, [r["label"] for r in rows], batch_size, device)
     pred = scores.pop("predictions")

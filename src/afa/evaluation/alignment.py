@@ -90,6 +90,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def score_example(scores: np.ndarray, mask: np.ndarray) -> dict:
+    """One example's agreement of word scores with its rationale mask: AUPRC, top-k token F1, spans."""
     k = int(mask.sum())
     f1 = topk_token_f1(scores, mask, k)
     return {"auprc": auprc(scores, mask), "token_precision": f1["precision"], "token_recall": f1["recall"],

@@ -34,11 +34,13 @@ DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], "ra
 
 
 def level_size(level, n_maskable: int) -> int:
+    """Tokens a deletion level removes: an int is a count, a float a share of the maskable tokens (at least 1)."""
     k = level if isinstance(level, int) else max(1, round(level * n_maskable))
     return min(k, n_maskable)
 
 
 def remove(ids: list[int], positions, mode: str, mask_id: int) -> list[int]:
+    """`ids` without the tokens at `positions` (mode delete), or with [MASK] there (mode mask)."""
     drop = set(positions)
     if mode == "delete":
         return [t for i, t in enumerate(ids) if i not in drop]
@@ -48,12 +50,16 @@ def remove(ids: list[int], positions, mode: str, mask_id: int) -> list[int]:
 
 
 def keep_only(ids: list[int], positions, special: set[int]) -> list[int]:
+    """`ids` with only the tokens at `positions` and the special tokens kept (ERASER sufficiency)."""
     keep = set(positions)
     return [t for i, t in enumerate(ids) if i in keep or t in special]
 
 
 def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, levels, random_draws: int = 3,
                    mode: str = "delete", seed: int = 0, batch_size: int = 128, device="cpu") -> dict:
+    """Token deletion on a model and its tokenizer (any transformers classifier, or the pipeline's models):
+    per level, the accuracy and confidence drop when the top-attention tokens are deleted, against
+    `random_draws` draws of as many random tokens; ERASER comprehensiveness, sufficiency and AOPC."""
     labels = np.asarray(labels)
     logits, rows = predict(model, tokenizer, ids, batch_size, device)
     probs = torch.softmax(logits, -1).numpy()
@@ -106,6 +112,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
 
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
+    """`token_deletion` on a run folder's model over its dataset's report split (settings: DEFAULTS), to files."""
     s = {**DEFAULTS, **(settings or {})}
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     if s["max_examples"] and len(rows) > s["max_examples"]:
