@@ -10,7 +10,8 @@ import pytest
 
 # the modules a researcher uses: the library and the evaluations as functions of a model
 API = ["afa.settings", "afa.method", "afa.trainer", "afa.hf", "afa.layers", "afa.tokens", "afa.objective",
-       "afa.discriminator", "afa.evaluation.accuracy", "afa.evaluation.deletion", "afa.evaluation.alignment"]
+       "afa.discriminator", "afa.evaluate", "afa.evaluation.accuracy", "afa.evaluation.deletion",
+       "afa.evaluation.alignment"]
 
 
 def public(module):

@@ -78,3 +78,13 @@ def test_eraser_aopc_averages_only_erasers_bins(toy):
     assert np.mean(r["eraser"]["per_example"]["comprehensiveness"]) == pytest.approx(np.mean(comp[:5]), abs=1e-5)
     # without every ERASER bin there is no ERASER block rather than a partial one
     assert token_deletion(model, tok, ids, np.array([1]), levels=[0.1, 0.2], random_draws=1)["eraser"] is None
+
+
+def test_an_unknown_deletion_or_alignment_setting_is_one_line_not_ignored(tmp_path):
+    import pytest
+
+    from afa.evaluation import alignment, deletion
+
+    for module, name in ((deletion, "deletion"), (alignment, "alignment")):
+        with pytest.raises(ValueError, match=rf"^unknown {name} setting 'levls' \(config: {name}\); known: "):
+            module.evaluate(tmp_path / "run", tmp_path / "data", tmp_path / "o.json", tmp_path / "o.csv", {"levls": [1]})

@@ -445,3 +445,22 @@ def test_afatrainer_refuses_a_model_without_eager_attention_when_built(tokenizer
     with pytest.raises(ValueError, match=r"AFATrainer: the model's attention is 'sdpa' and BertForSequenceClassification "
                                          r"cannot switch it; AFA reads attention probabilities"):
         make_trainer(tokenizer, dataset, tmp_path)
+
+
+def test_the_evaluation_api_takes_a_model_or_its_folder_and_texts(tokenizer, dataset, tmp_path):
+    """afa.evaluate: the same numbers from the model object and from the folder save_model wrote;
+    one record per example; an unknown setting and a rationale of the wrong length are one line."""
+    from afa import evaluate
+
+    trainer = make_trainer(tokenizer, dataset, tmp_path)
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    acc, records = evaluate.accuracy(trainer.model, tokenizer, TEXTS, LABELS)
+    again, _ = evaluate.accuracy(tmp_path / "final", None, TEXTS, LABELS)
+    assert acc == again and len(records) == len(TEXTS) and set(records[0]) == {"id", "label", "prediction", "correct"}
+    result, per = evaluate.deletion(trainer.model, tokenizer, TEXTS, LABELS, {"levels": [1, 2], "random_draws": 1})
+    assert [lv["level"] for lv in result["levels"]] == [1, 2] and len(per) == len(TEXTS) and "per_example" not in result
+    with pytest.raises(ValueError, match=r"^unknown deletion setting 'level' \(config: deletion\); known: batch_size"):
+        evaluate.deletion(trainer.model, tokenizer, TEXTS, LABELS, {"level": [1]})
+    with pytest.raises(ValueError, match="evaluate.alignment: text 0 has 4 words and 2 rationale marks"):
+        evaluate.alignment(trainer.model, tokenizer, TEXTS, LABELS, [[0, 1]] * len(TEXTS))

@@ -31,6 +31,8 @@ def test_use_afa_on_your_own_model_runs_as_written(tmp_path, monkeypatch):
     exec(compile(train, "README.md", "exec"), scope)
     exec(compile(evaluate, "README.md", "exec"), scope)  # the evaluations, on the model just trained
     assert 0 <= scope["summary"]["auprc"] <= 1 and len(scope["per_example"]) == 4
+    # deletion read the saved folder (AFATrainer.save_model): ERASER's aggregates over its bins
+    assert scope["result"]["eraser"] is not None and scope["result"]["n"] == 4
     trainer = scope["trainer"]
     assert trainer.state.global_step == trainer.args.max_steps
     assert all("L_adv" in h and "disc_acc" in h for h in trainer.state.log_history if "loss" in h)
@@ -86,3 +88,22 @@ def test_the_statistics_pages_examples_are_the_signal_studys():
     page = (REPO / "docs" / "statistics.md").read_text()
     signal = pd.read_csv(REPO / "results" / "studies" / "signal" / "signal_health.csv")
     assert summary.fill_blocks(page, {"signal-examples": summary.signal_examples(signal)}) == page
+
+
+def test_the_sst2_recipe_in_the_claims_config_is_the_one_validation_chose():
+    """config/sst2_recipe.yaml's rule applied to its runs (results/studies/sst2_recipe/signal_health.csv)
+    picks a candidate; config/claims.yaml's SST-2 from-scratch model is that candidate's settings."""
+    import pandas as pd
+    import yaml
+
+    from afa import summary
+
+    overlay = yaml.safe_load((REPO / "config" / "sst2_recipe.yaml").read_text())
+    table = pd.read_csv(REPO / "results" / "studies" / "sst2_recipe" / "signal_health.csv")
+    pick, means = summary.recipe_choice(table, overlay["models"])
+    assert len(table) == 6 * len(overlay["models"])  # every run of the rule is in
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["model_settings"]["scratch"]
+    claims = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())
+    sst2 = {**paper, **claims["model_overrides"]["sst2"]["scratch"]}
+    assert sst2 == overlay["model_settings"][pick], (pick, means.round(2).to_dict())
+    assert claims["model_overrides"].get("imdb") is None  # IMDB keeps its own recipe's model

@@ -12,7 +12,8 @@ Layers, lowest first (a module imports only from layers below it):
     io, settings, layers, tokens -> objective, discriminator -> method, hf -> trainer   (the library)
     data -> models -> inference, checkpoint
        -> lexicon, train -> resources (nltk_data) -> evaluation (registry; metrics, accuracy, deletion,
-          alignment, probe; attack_settings -> attacks -> robustness) -> stats -> tables, report -> cli
+          alignment, probe; attack_settings -> attacks -> robustness), evaluate (the evaluations on
+          your own model) -> stats -> tables, report -> cli
 """
 
 import importlib

@@ -49,7 +49,7 @@ ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 LONG, SHORT = "imdb", "sst2"
 # config `claims` (config/schema.yaml documents each key)
 DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
-            "control_models": None, "same_objective": [], "not_testable": {}, "primary": [],
+            "control_models": None, "same_objective": [], "not_testable": {}, "primary": [], "recipe_chosen_on": {},
             "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}}
 UNKNOWN = "unknown"  # a result file written before results carried provenance
 

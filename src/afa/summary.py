@@ -104,6 +104,17 @@ def probe_headline(probe: pd.DataFrame) -> str:
             f"in units of its sd, is {r['effect_size']} (p {r['p']:.2f}): {on_average}.")
 
 
+def recipe_choice(table: pd.DataFrame, chain: list[str], within: float = 0.5) -> tuple[str, pd.Series]:
+    """config/sst2_recipe.yaml's rule, fixed before its runs: per candidate (`model`), the mean best-epoch
+    validation accuracy over all its runs (points); the earliest candidate of `chain` within `within`
+    points of the best wins. Returns the pick and the means in chain order."""
+    means = 100 * table.groupby("model").val_acc.mean().reindex(chain)
+    if means.isna().any():
+        raise ValueError(f"recipe choice: no runs of {', '.join(means[means.isna()].index)}")
+    close = means[means >= means.max() - within - 1e-9]
+    return next(m for m in chain if m in close.index), means
+
+
 # docs/statistics.md's examples: the live-signal study's runs of the paper-literal reading, the live
 # default and the baseline (results/studies/signal/signal_health.csv)
 SIGNAL_EXAMPLES = {"afa_replace_detect": "paper-literal (`replace` + `detect`)",

@@ -243,7 +243,7 @@ rule claims:
             "train_metric_files": list(input.train), "live": CLAIMS["live"], "paper_literal": CLAIMS["paper_literal"],
             "control_seeds": CLAIMS["control_seeds"], "method_settings": config["method_settings"],
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
-            "not_testable": CLAIMS["not_testable"],
+            "not_testable": CLAIMS["not_testable"], "recipe_chosen_on": CLAIMS["recipe_chosen_on"],
             "model_kinds": {name: m["kind"] for name, m in config["model_settings"].items()},
             "model_settings": config["model_settings"], "model_overrides": config.get("model_overrides", {}),
             "min_effect": CLAIMS["min_effect"], "primary": CLAIMS["primary"], "out_csv": output.csv, "aa_csv": output.aa}),

@@ -36,6 +36,17 @@ class Evaluation:
         self.call(importlib.import_module(f"afa.evaluation.{self.name}"), args)
 
 
+def settings_with_defaults(name: str, defaults: dict, settings: dict | None, ignore=()) -> dict:
+    """An evaluation's `settings` over its `defaults`, `ignore`d keys dropped (run selection the
+    workflow reads); an unknown key is one line naming the config block and the known keys (a
+    misspelt option would otherwise be ignored, silently)."""
+    given = {k: v for k, v in (settings or {}).items() if k not in ignore}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown {name} setting {unknown[0]!r} (config: {name}); known: {', '.join(sorted(defaults))}")
+    return {**defaults, **given}
+
+
 EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("accuracy", "accuracy and macro-F1 on the report split",
                outputs=(("--predictions", "per-example predictions (CSV)"),),

@@ -48,6 +48,7 @@ import numpy as np
 from afa.data import read_trained_split
 from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
+from afa.evaluation import settings_with_defaults
 from afa.io import read_json, write_jsonl_gz, write_result
 
 DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64,
@@ -184,7 +185,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
              meta: dict | None = None, device: str = "auto", train_data: Path | None = None) -> dict:
     """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``:
     of the rows it trained on, when its train settings capped them)."""
-    s = {**DEFAULTS, **(settings or {})}
+    s = settings_with_defaults("alignment", DEFAULTS, settings)
     labelled = labelled_words(trained_rows(run_dir, train_data)) if train_data is not None else frozenset()
     tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:

@@ -7,6 +7,7 @@ No TextAttack import here: settings are checked before the slow import, and both
 from __future__ import annotations
 
 from afa.data import DataError
+from afa.evaluation import settings_with_defaults
 
 RECIPES = ("deepwordbug", "pwws", "pruthi", "textfooler_offline")
 DEFAULTS = {"recipes": list(RECIPES), "n": 20, "sample": "first", "seed": 0, "query_budget": 300,
@@ -29,11 +30,10 @@ SELECTION = ("datasets", "methods", "models")
 
 def check_settings(settings: dict | None) -> dict:
     """Defaults filled in, the run-selection keys dropped; a bad value stops here with the config option named."""
-    s = {**DEFAULTS, **{k: v for k, v in (settings or {}).items() if k not in SELECTION}}
-    unknown = set(s) - set(DEFAULTS)
-    if unknown:
-        raise DataError(f"unknown option(s) {', '.join(sorted(unknown))} (config: robustness); "
-                        f"known: {', '.join(DEFAULTS)}")
+    try:
+        s = settings_with_defaults("robustness", DEFAULTS, settings, ignore=SELECTION)
+    except ValueError as e:
+        raise DataError(str(e)) from None
     bad = [r for r in s["recipes"] if r not in RECIPES]
     if bad or not s["recipes"]:
         raise DataError(f"unknown attack recipe {bad[0]!r} (config: robustness.recipes); use one of {', '.join(RECIPES)}"

@@ -26,6 +26,7 @@ import torch
 from afa import models
 from afa.evaluation.metrics import aopc
 from afa.inference import load_run, predict
+from afa.evaluation import settings_with_defaults
 from afa.io import atomic_path, write_result
 
 ERASER_LEVELS = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -113,7 +114,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
     """`token_deletion` on a run folder's model over its dataset's report split (settings: DEFAULTS), to files."""
-    s = {**DEFAULTS, **(settings or {})}
+    s = settings_with_defaults("deletion", DEFAULTS, settings)
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     if s["max_examples"] and len(rows) > s["max_examples"]:
         # a seeded subset, the same for every run, keeps 50 passes over IMDB's 25 k reviews affordable

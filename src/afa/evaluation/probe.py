@@ -72,14 +72,15 @@ from scipy import stats
 from afa import models
 from afa import objective as obj
 from afa.data import DataError
+from afa.evaluation import settings_with_defaults
 from afa.inference import autocast
 from afa.io import read_json, write_jsonl_gz, write_result
+from afa.settings import MASKINGS  # the probe's maskings are AFA's
 
 log = logging.getLogger(__name__)
 
 DEFAULTS = {"n": 200, "K": [1, 2], "seed": 0, "masking_for_baseline": "delete", "batch_size": 64,
             "bootstrap_resamples": 10000, "bootstrap_seed": 0}
-MASKINGS = ("replace", "delete", "unigram")
 COPIES = ("polar", "neutral", "random", "random2", "tail")  # the masked copies, in the order they are batched
 MASKS = ("none",) + COPIES
 COMPARISONS = {"polar_vs_neutral": ("polar", "neutral"), "polar_vs_random": ("polar", "random"),
@@ -106,10 +107,7 @@ Tagger = Callable[[list[str]], list[str]]
 # ----------------------------------------------------------------------------- inputs
 
 def check_settings(settings: dict | None) -> dict:
-    s = {**DEFAULTS, **{k: v for k, v in (settings or {}).items() if k not in ("datasets", "seeds")}}
-    unknown = sorted(set(s) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown probe setting {unknown[0]!r} (config: probe); known: {', '.join(sorted(DEFAULTS))}")
+    s = settings_with_defaults("probe", DEFAULTS, settings, ignore=("datasets", "seeds"))
     Ks = s["K"]
     if (not isinstance(Ks, list) or not Ks or not all(isinstance(k, int) and k >= 1 for k in Ks)
             or len(set(Ks)) < len(Ks)):
