@@ -58,6 +58,7 @@ paper_literal = "afa_paper"   # config claims.paper_literal
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
 same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
 not_testable = {}         # config claims.not_testable: dataset -> why its rows cannot be run here
+recipe_chosen_on = {}     # config claims.recipe_chosen_on: "<dataset>/<model>" -> the split that chose its recipe
 method_settings = {}      # config method_settings (claim 4 looks for the columns' K variants)
 method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
 model_kinds = {}          # model name -> kind (config model_settings): kind llm is claim 5
@@ -104,7 +105,13 @@ def missing(head, dataset, setting, what):
 def training(runs):
     """How a row's models were trained (their train_metrics.json): the epoch budget and the epochs
     they ran, so a row whose models had one epoch (MiniLM on SST-2's 67 k phrases, a CPU budget)
-    says so beside its numbers."""
+    says so beside its numbers; and which split chose the recipe (config claims.recipe_chosen_on)."""
+    chosen = sorted({recipe_chosen_on[k] for k in {f"{d}/{m}" for d, m in zip(runs.dataset, runs.model)}
+                     if k in recipe_chosen_on})
+    return "; ".join([epochs(runs)] + [f"recipe: {c}" for c in chosen])
+
+
+def epochs(runs):
     metrics = [json.load(open(f)) for f in runs.train_file if f]
     budget = {m.get("train", {}).get("epochs") for m in metrics} - {None}
     if not budget:
