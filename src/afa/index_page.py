@@ -18,8 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from afa import summary
-
-VERDICTS = ("holds", "does not hold", "inconclusive", "not run", "not testable here")
+from afa.summary import VERDICTS, verdict_kind  # noqa: F401 (one reading of a verdict, shared with the README's)
 
 CSS = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 1180px; margin: 1.5em auto; padding: 0 1em; color: #222; }
@@ -37,14 +36,6 @@ figure { margin: 1.2em 0; } figcaption { font-size: 0.92em; color: #333; }
 COLUMNS = [("claim", "8%"), ("setting", "16%"), ("metric", "12%"), ("column", "7%"), ("seeds", "5%"),
            ("effect [95 % CI]", "14%"), ("Holm p (≠ 0)", "6%"), ("Holm p (< min)", "6%"), ("family", "8%"),
            ("verdict", "18%")]
-
-
-def verdict_kind(verdict: str) -> str:
-    """The verdict's kind, one of VERDICTS (the text after it says why)."""
-    for kind in VERDICTS:
-        if str(verdict).startswith(kind):
-            return kind
-    raise ValueError(f"claims table: unknown verdict {verdict!r} (expected one of {', '.join(VERDICTS)})")
 
 
 def _column(r) -> str:
@@ -68,8 +59,8 @@ def findings(table: pd.DataFrame) -> list[str]:
         items.append(f"<b>{label}</b> ({len(hit)} of {len(tested)} tested cells): {body}.")
     inc = tested[tested.kind == "inconclusive"]
     prim = inc[inc.family == "primary"]
-    text = (f"<b>Inconclusive</b> ({len(inc)} of {len(tested)}): the interval allows both the minimal effect and "
-            "less; ")
+    text = (f"<b>Inconclusive</b> ({len(inc)} of {len(tested)}): neither test decided at its Holm-adjusted level, "
+            "or the cell has fewer than 5 seeds; ")
     text += ("primary cells among them: " + "; ".join(f"{e(_where(r))}: {e(summary._effect(r))}" for _, r in prim.iterrows())
              if len(prim) else "no primary cell among them") + "."
     items.append(text)

@@ -35,6 +35,17 @@ def _cell(r) -> str:
     return f"**{text}** (primary)" if r.get("family") == "primary" else text
 
 
+VERDICTS = ("holds", "does not hold", "inconclusive", "not run", "not testable here")
+
+
+def verdict_kind(verdict: str) -> str:
+    """A claims verdict's kind, one of VERDICTS (the text after it says why)."""
+    for kind in VERDICTS:
+        if str(verdict).startswith(kind):
+            return kind
+    raise ValueError(f"claims table: unknown verdict {verdict!r} (expected one of {', '.join(VERDICTS)})")
+
+
 def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
     """The claims table as README markdown: one line per claim row, a cell per column (accuracy in
     points, x100), the primary cells in bold; the A/A control rows below."""
@@ -55,7 +66,7 @@ def standing(table: pd.DataFrame) -> str:
     """The numbers of the README's "Where the replication stands", from the table alone."""
     t = table[table.column != "control"]
     tested = t[t.p.notna()]
-    kind = pd.Series([next(k for k in ("holds", "does not", "inconclusive") if v.startswith(k)) for v in tested.verdict],
+    kind = pd.Series([verdict_kind(v).replace("does not hold", "does not") for v in tested.verdict],
                      index=tested.index)
     count = {v: int((kind == v).sum()) for v in ("holds", "does not", "inconclusive")}
     untested = t[t.p.isna()]
