@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from conftest import REPO
 
-from afa.tables import sweep_variants
+from afa.runs import sweep_variants
 
 AFA = {"objective": "afa", "K": 3, "eps": 0.1, "lambda": 0.5, "disc": {"layers": 1, "d_model": 64}}
 SETTINGS = {"baseline": {"objective": "baseline"}, "afa": AFA,

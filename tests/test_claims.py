@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, claims_rows
 
-from afa import claims, stats, summary, tables
+from afa import claims, stats, summary
+from afa import runs as afa_runs
 
 PROV = {"afa_version": "0.1.0", "commit": "1111111aaaa", "dirty": False, "objective_sha": "sha-one"}
 
@@ -246,11 +247,11 @@ def test_runs_of_another_model_recipe_under_the_same_name_are_refused(tmp_path):
 
 def test_patched_settings_change_one_nested_key_and_leave_the_inputs_alone():
     base = {"K": 3, "disc": {"layers": 1, "dropout": 0.1}}
-    out = tables.patched(base, {"K": 5, "disc": {"attention": "fused"}})
+    out = afa_runs.patched(base, {"K": 5, "disc": {"attention": "fused"}})
     assert out == {"K": 5, "disc": {"layers": 1, "dropout": 0.1, "attention": "fused"}}
     assert base == {"K": 3, "disc": {"layers": 1, "dropout": 0.1}}
-    assert tables.run_method_settings({"afa": base}, None, "imdb", "afa") == base
-    assert tables.run_method_settings({"afa": base}, {"imdb": {"afa": {"K": 1}}}, "sst2", "afa") == base
+    assert afa_runs.run_method_settings({"afa": base}, None, "imdb", "afa") == base
+    assert afa_runs.run_method_settings({"afa": base}, {"imdb": {"afa": {"K": 1}}}, "sst2", "afa") == base
 
 
 def test_k_claim_is_the_long_texts_gain_minus_the_short_ones():

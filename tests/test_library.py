@@ -464,3 +464,27 @@ def test_the_evaluation_api_takes_a_model_or_its_folder_and_texts(tokenizer, dat
         evaluate.deletion(trainer.model, tokenizer, TEXTS, LABELS, {"level": [1]})
     with pytest.raises(ValueError, match="evaluate.alignment: text 0 has 4 words and 2 rationale marks"):
         evaluate.alignment(trainer.model, tokenizer, TEXTS, LABELS, [[0, 1]] * len(TEXTS))
+
+
+def test_the_pipeline_loop_and_afatrainer_take_the_same_afa_step(tokenizer, dataset, tmp_path, monkeypatch):
+    """One AFA step (AFA.objective: L = L_cls + lambda L_adv and its statistics) for both training
+    loops, so a change to it reaches both; the loss it returns is that sum, exactly."""
+    from test_objective import tiny_afa
+
+    from afa.method import AFA
+    from afa.train import train_step
+
+    calls, step = [], AFA.objective
+
+    def recorded(self, L_cls, *args, **kwargs):
+        loss, stats = step(self, L_cls, *args, **kwargs)
+        calls.append((loss.detach(), L_cls.detach(), stats["L_adv"], self.config.lambda_))
+        return loss, stats
+
+    monkeypatch.setattr(AFA, "objective", recorded)
+    model, afa, batch = tiny_afa()
+    train_step(model, torch.optim.AdamW(model.parameters()), None, afa, batch, torch.tensor([1, 0, 1, 0]), "cpu", 1.0, 0)
+    make_trainer(tokenizer, dataset, tmp_path).train()
+    assert len(calls) == 2
+    for loss, L_cls, L_adv, lam in calls:
+        assert torch.equal(loss, L_cls + lam * L_adv)

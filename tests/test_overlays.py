@@ -1,11 +1,15 @@
 """Every overlay in config/ builds its DAG (dry run) on top of config/paper.yaml and the mirror:
-the schema accepts it, its methods and datasets resolve, and its outdir is its own."""
+the schema accepts it, its methods and datasets resolve, its outdir is its own, and the runs its DAG
+trains are its run table's (afa.runs), no more and no fewer."""
 
 import re
 import subprocess
 
 import pytest
 from conftest import REPO
+
+from afa import config_check
+from afa.runs import RunTable
 
 BASES = {"config.yaml", "paper.yaml", "mirror.yaml", "schema.yaml"}
 OVERLAYS = sorted(p.name for p in (REPO / "config").glob("*.yaml") if p.name not in BASES)
@@ -24,16 +28,34 @@ def test_the_known_overlays_are_found():
     assert {"claims.yaml", "cpu.yaml", "llm.yaml", "signal.yaml"} <= set(OVERLAYS)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_builds_its_dag(overlay):
-    stack = [*STACKED.get(overlay, []), overlay]
-    r = subprocess.run(["snakemake", "-n", "--nolock", "--cores", "1", "--configfile", "config/paper.yaml",
-                        "config/mirror.yaml", *(f"config/{o}" for o in stack)], cwd=REPO, capture_output=True,
+def trained(stdout):
+    """(dataset, model, method, seed) of every train job a dry run's output lists."""
+    jobs = re.findall(r"^(?:local)?rule train:\n(?:    .*\n)*?    wildcards: dataset=(\w+), model=(\w+), method=(\w+), "
+                      r"seed=(\d+)", stdout, re.M)
+    return sorted((ds, m, meth, int(s)) for ds, m, meth, s in jobs)
+
+
+def table_runs(files):
+    config = config_check.check([REPO / f for f in files], base=REPO / "config/config.yaml",
+                                schema=REPO / "config/schema.yaml")
+    return sorted((r.dataset, r.model, r.method, r.seed) for r, _ in RunTable(config).runs())
+
+
+@pytest.mark.parametrize("overlay", [None, *OVERLAYS])
+def test_overlay_builds_its_dag_and_trains_its_run_table(overlay):
+    """None: config/config.yaml alone (the sample, README command 1), the others on paper.yaml and the mirror."""
+    stack = [*STACKED.get(overlay, []), overlay] if overlay else []
+    files = ["config/paper.yaml", "config/mirror.yaml", *(f"config/{o}" for o in stack)] if overlay else []
+    r = subprocess.run(["snakemake", "-n", "--forceall", "--nolock", "--cores", "1",
+                        *(["--configfile", *files] if files else [])], cwd=REPO, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    # the last outdir of the stack, else paper.yaml's; never the sample's (README command 1 owns it)
-    assert next((d for d in map(outdir, reversed(stack)) if d), outdir("paper.yaml")) != "results/sample"
-    assert re.search(r"^total\s+\d+", r.stdout, re.M) or "Nothing to be done" in r.stdout, r.stdout[-2000:]
+    if overlay:
+        # the last outdir of the stack, else paper.yaml's; never the sample's (README command 1 owns it)
+        assert next((d for d in map(outdir, reversed(stack)) if d), outdir("paper.yaml")) != "results/sample"
+    assert re.search(r"^total\s+\d+", r.stdout, re.M), r.stdout[-2000:]
+    jobs = trained(r.stdout)
+    assert jobs and jobs == table_runs(files)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -38,19 +38,14 @@ import pandas as pd
 from scipy import stats as sps
 
 from afa import stats
-from afa.tables import load_runs, run_method_settings, sweep_variants
+from afa.runs import ACCURACY_DATASETS, BASELINE, k_variants, run_method_settings  # noqa: F401 (ACCURACY_DATASETS: the notebook's)
+from afa.tables import load_runs
 
 ALPHA = 0.05
 MIN_SEEDS = 5
-BASELINE = "baseline"
-# The abstract's accuracy claims: SST-2 dev, IMDB test, AG News test. Claim 4 compares long texts
-# (IMDB reviews) with short ones (SST-2 sentences).
-ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
+# The abstract's accuracy claims (ACCURACY_DATASETS, afa.runs): SST-2 dev, IMDB test, AG News test.
+# Claim 4 compares long texts (IMDB reviews) with short ones (SST-2 sentences).
 LONG, SHORT = "imdb", "sst2"
-# config `claims` (config/schema.yaml documents each key)
-DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
-            "control_models": None, "same_objective": [], "not_testable": {}, "primary": [], "recipe_chosen_on": {},
-            "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01, "attack_accuracy": 0.01}}
 UNKNOWN = "unknown"  # a result file written before results carried provenance
 
 
@@ -389,11 +384,6 @@ def aa_rates(splits: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- claim 4: which methods are the live AFA at another K -----------------------------------------
-
-def k_variants(method_settings: dict, live: str) -> dict[str, int]:
-    """method -> K, for the live method and every method whose settings equal its own but for K."""
-    return sweep_variants(method_settings, live, "K")
-
 
 def k_claim(head: dict, runs: pd.DataFrame, columns: dict[str, str], method_settings: dict, values) -> list[dict]:
     """Claim 4, per column and model: (largest K minus smallest K) on the long texts minus the same

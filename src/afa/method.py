@@ -1,12 +1,11 @@
 """AFA as a module: its state (`AFA`: the discriminator, its optimizer, the mask sampler's
 generator), built from its settings (`afa.settings.AFAConfig`). The maths is in `afa.objective`;
-a training loop uses it like this (the pipeline's `afa.train` does exactly this):
+a training loop uses it like this (the pipeline's `afa.train` and `AFATrainer` both do exactly this):
 
     afa = AFA(AFAConfig(K=3, masking="delete"), vocab_size, max_length, mask_id, pad_id)
     out = target(input_ids, attention_mask)                 # logits and the attention row A
-    L_adv, stats = afa(out.attention, input_ids, attention_mask, maskable)
-    loss = L_cls + afa.config.lambda_ * L_adv               # L = L_cls + lambda * L_adv
-    loss.backward(); opt.step()
+    loss, stats = afa.objective(L_cls, out.attention, input_ids, attention_mask, maskable)
+    loss.backward(); opt.step()                             # loss = L_cls + lambda * L_adv
     afa.discriminator_step()                                # then D, 1:1 by default
 
 `state_dict()` holds everything a resume needs (D, its optimizer, the generator, the collapse
@@ -24,7 +23,8 @@ import torch
 from torch import nn
 
 from afa import objective as obj
-from afa.discriminator import Discriminator, loss_disc
+from afa.discriminator import build as build_discriminator
+from afa.discriminator import loss_disc
 # the settings, named here too: `from afa.method import AFAConfig` is how the pipeline and users reach them
 from afa.settings import (EXPLORE_SCORINGS, MASKINGS, REWARDS, SELECTIONS, AFAConfig,  # noqa: F401
                           DiscConfig)
@@ -46,8 +46,10 @@ class AFA(nn.Module):
     """The adversary: samples masks from the target's attention, scores them, returns L_adv."""
 
     def __init__(self, config: AFAConfig, vocab_size: int, max_length: int, mask_id: int, pad_id: int,
-                 unigram: torch.Tensor | None = None, seed: int = 0, vocab: torch.Tensor | None = None):
-        """`vocab`: the only ids D will read (see afa.discriminator; None: all `vocab_size`)."""
+                 unigram: torch.Tensor | None = None, seed: int = 0, vocab: torch.Tensor | None = None,
+                 tokenizer=None, pieces: torch.Tensor | None = None):
+        """`vocab`: the only ids D will read (see afa.discriminator; None: all `vocab_size`). A pretrained
+        D (`disc.kind`) needs the target's `tokenizer`, or the `pieces` table it was saved with."""
         super().__init__()
         self.config = config
         self.mask_id, self.pad_id, self.seed = mask_id, pad_id, seed
@@ -56,9 +58,7 @@ class AFA(nn.Module):
             raise ValueError("AFAConfig.masking 'unigram' needs `unigram` (see unigram_distribution)")
         self.register_buffer("unigram", unigram if unigram is not None else torch.zeros(0))
         d = config.disc
-        self.D = (Discriminator(vocab_size, max_length, d.d_model, d.layers, d.heads, d.d_ff, d.dropout, vocab,
-                                d.attention)
-                  if config.uses_discriminator else None)
+        self.D = build_discriminator(d, vocab_size, max_length, vocab, tokenizer, pieces) if config.uses_discriminator else None
         # fused: one kernel over all of D (its 100 k-row embedding dominates; the per-tensor loop
         # was most of D's update on CPU, benchmarks/step_cost.py)
         self.opt_D = torch.optim.AdamW(self.D.parameters(), lr=d.lr, fused=True) if self.D is not None else None
@@ -104,6 +104,19 @@ class AFA(nn.Module):
                      attn_entropy=H.detach().mean(), explore_rate=explored.float().mean())
         self.step += 1
         return L_adv, stats
+
+    def objective(self, L_cls, attention, input_ids, attention_mask, maskable, model=None, continuation=None,
+                  accumulation: int = 1):
+        """The AFA step of every training loop (the pipeline's `afa.train.train_step` and
+        `AFATrainer.compute_loss`): (L = L_cls + lambda L_adv, the batch's statistics, L_cls first).
+        `model`: the target, read by the confidence_drop reward only (in eval mode, without grad);
+        `accumulation`: the gradient-accumulation steps L_adv is divided by, where L_cls arrives
+        divided already. Call `discriminator_step()` after the optimizer step."""
+        classify = None if self.config.uses_discriminator else eval_logits(model)
+        L_adv, stats = self(attention, input_ids, attention_mask, maskable, classify=classify, continuation=continuation)
+        if accumulation != 1:
+            L_adv = L_adv / accumulation
+        return L_cls + self.config.lambda_ * L_adv, {"L_cls": L_cls.detach(), **stats}
 
     @torch.no_grad()
     def _rewards_from_D(self, ids, att, X, att_X, B):
@@ -203,11 +216,11 @@ class AFA(nn.Module):
 
         meta = json.loads((Path(folder) / "afa_config.json").read_text())
         tensors = load_file(str(Path(folder) / "afa.safetensors"), device=str(device))
-        if any(k.startswith("D.") for k in tensors):
+        if any(k.startswith("D.encoder.tok") for k in tensors):
             tensors.setdefault("D.vocab", torch.zeros(0, dtype=torch.long))  # saved before D kept a vocabulary
         stored = lambda key: tensors[key] if key in tensors and tensors[key].numel() else None  # empty: none
         afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
-                  meta["pad_id"], stored("unigram"), meta["seed"], stored("D.vocab"))
+                  meta["pad_id"], stored("unigram"), meta["seed"], stored("D.vocab"), pieces=stored("D.pieces"))
         # strict for the tensors (a renamed or missing D weight must not load as a random D);
         # only the extra state (optimizer, generator) is absent: a probe needs none of it
         missing, unexpected = afa.load_state_dict(tensors, strict=False)

@@ -24,21 +24,9 @@ from torch import nn
 from afa.layers import (PROBS_DROPOUT_NAMES, Block, Encoder, ModelOutput, SelfAttention,  # noqa: F401
                         last_attention_dropout, pooled_row, sinusoidal)
 from afa.tokens import continuations, encode, mask_token_id, maskable_tokens  # noqa: F401
+from afa.hf import resolve_path  # noqa: F401 (the pipeline's name for it, and the README's)
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def resolve_path(name_or_path: str) -> str:
-    """``package:<module>`` -> the model folder shipped inside that installed package."""
-    if name_or_path.startswith("package:"):
-        name = name_or_path.removeprefix("package:")
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            raise FileNotFoundError(f"model package {name!r} is not installed "
-                                    f"(config: model_settings.<name>.name_or_path = {name_or_path!r})") from None
-        return str(Path(module.__file__).parent / "model")
-    return name_or_path
 
 
 # ----------------------------------------------------------------------------- tokenizers

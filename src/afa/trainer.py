@@ -30,7 +30,7 @@ from safetensors.torch import load_file
 from transformers import Trainer, TrainerCallback
 
 from afa.hf import POOLINGS, attention_row, default_pooling, eager, maskable_tokens, track_attention
-from afa.method import AFA, AFAConfig, eval_logits, unigram_distribution
+from afa.method import AFA, AFAConfig, unigram_distribution
 from afa.tokens import mask_token_id
 
 AFA_STATE = "afa_state.pt"
@@ -71,7 +71,7 @@ class AFATrainer(Trainer):
         if config.masking == "unigram" and unigram is None:
             unigram = unigram_from(self.train_dataset, vocab_size, tokenizer.all_special_ids)
         self.afa = AFA(config, vocab_size, self.max_length, tokenizer.pad_token_id if mask_id is None else mask_id,
-                       tokenizer.pad_token_id, unigram, seed=self.args.seed).to(self.args.device)
+                       tokenizer.pad_token_id, unigram, seed=self.args.seed, tokenizer=tokenizer).to(self.args.device)
         self.pooling = pooling or default_pooling(model.config)
         self.special_ids = tokenizer.all_special_ids
         self.attention_tracker = track_attention(model)
@@ -98,17 +98,15 @@ class AFATrainer(Trainer):
             raise ValueError(f"AFATrainer: a batch of length {ids.shape[1]} exceeds max_length {self.max_length} "
                              f"(D's positions); truncate the inputs or pass a larger max_length")
         A = attention_row(outputs, att, self.pooling, self.attention_tracker)
-        classify = None if self.afa.config.uses_discriminator else eval_logits(model)
-        L_adv, stats = self.afa(A, ids, att, maskable_tokens(ids, att, self.special_ids), classify=classify,
-                                continuation=continuation)
         # The Trainer divides the loss by the accumulation steps unless the model or compute_loss_func
-        # normalises it over the whole step; L_adv is a per-batch mean, so it is divided here then.
-        if (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None:
-            L_adv = L_adv / self.current_gradient_accumulation_steps
+        # normalises it over the whole step; L_adv is a per-batch mean, so it is divided then.
+        divided = (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None
+        loss, stats = self.afa.objective(loss, A, ids, att, maskable_tokens(ids, att, self.special_ids), model=model,
+                                         continuation=continuation,
+                                         accumulation=self.current_gradient_accumulation_steps if divided else 1)
         beta = self.afa.config.entropy_weight
-        self._keep_stats({"L_cls": loss.detach(), **stats, "entropy_bonus": -beta * stats["attn_entropy"],
+        self._keep_stats({**stats, "entropy_bonus": -beta * stats["attn_entropy"],
                           "policy_term": stats["L_adv"] + beta * stats["attn_entropy"]})
-        loss = loss + self.afa.config.lambda_ * L_adv
         return (loss, outputs) if return_outputs else loss
 
     def discriminator_step(self) -> None:

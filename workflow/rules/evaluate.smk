@@ -91,18 +91,8 @@ rule evaluate_alignment:
 PROBE = config.get("probe") or {}
 
 
-def probe_runs(pattern):
-    """`pattern` for every run of a dataset that has a lexicon, among `probe.datasets` (null: all of
-    them), of the seeds `probe.seeds` names for the dataset (none named: every seed)."""
-    if not PROBE:
-        return []
-    wanted = PROBE.get("datasets")
-    datasets = [d for d in config["datasets"] if lexicon_source(d) and (wanted is None or d in wanted)]
-    return runs(pattern, datasets, seeds=PROBE.get("seeds")) if datasets else []
-
-
 def probe_lexicon(wc):
-    source = lexicon_source(wc.dataset)
+    source = RUNS.lexicon(wc.dataset)
     if not source:
         raise ValueError(f"config: the probe of {wc.dataset!r} needs its polar words; lexicons has no entry for it")
     return OUT + f"/data/{source}/lexicon.json"

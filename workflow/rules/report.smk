@@ -1,7 +1,5 @@
 # Report: each notebook (jupytext percent .py in notebooks/) executed by papermill into OUT,
 # as .ipynb and HTML, with its table as CSV (and its figure as PNG).
-from afa import claims as afa_claims  # the claims table's defaults and the paper's claim datasets
-from afa import tables as afa_tables  # which methods form a hyper-parameter sweep
 
 STATS = config.get("statistics", {})
 BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
@@ -13,13 +11,19 @@ ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{
 DELETION = OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}"
 ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
 PROBE_RUN = OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}"
+TRAIN_METRICS = RUN + "/train_metrics.json"
+
+
+def read(page, evaluation, pattern):
+    """`pattern` for every run whose `evaluation` the report page reads (afa.runs.RunTable.read)."""
+    return RUNS.files(page, evaluation, pattern)
 
 
 rule main_table:
     input:
         notebook="notebooks/main_table.py",
-        metrics=runs(ACCURACY + ".json"),
-        predictions=runs(ACCURACY + ".predictions.csv"),
+        metrics=read("main_table", "accuracy", ACCURACY + ".json"),
+        predictions=read("main_table", "accuracy", ACCURACY + ".predictions.csv"),
     output:
         ipynb=OUT + "/main_table.ipynb",
         html=OUT + "/main_table.html",
@@ -39,7 +43,7 @@ rule main_table:
 rule deletion_curves:
     input:
         notebook="notebooks/deletion_curves.py",
-        results=runs(DELETION + ".json"),
+        results=read("deletion_curves", "deletion", DELETION + ".json"),
     output:
         ipynb=OUT + "/deletion_curves.ipynb",
         html=OUT + "/deletion_curves.html",
@@ -61,7 +65,7 @@ rule deletion_curves:
 rule rationale_table:
     input:
         notebook="notebooks/rationale_table.py",
-        results=alignment_runs(ALIGNMENT + ".json"),
+        results=read("rationale_table", "alignment", ALIGNMENT + ".json"),
     output:
         ipynb=OUT + "/rationale_table.ipynb",
         html=OUT + "/rationale_table.html",
@@ -81,7 +85,7 @@ rule rationale_table:
 rule attention_heatmaps:
     input:
         notebook="notebooks/attention_heatmaps.py",
-        examples=alignment_runs(ALIGNMENT + ".examples.jsonl.gz"),
+        examples=read("attention_heatmaps", "alignment", ALIGNMENT + ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/attention_heatmaps.ipynb",
         html=OUT + "/attention_heatmaps.html",
@@ -102,7 +106,7 @@ rule attention_heatmaps:
 rule signal_health:
     input:
         notebook="notebooks/signal_health.py",
-        metrics=runs(RUN + "/train_metrics.json"),
+        metrics=read("signal_health", "train", TRAIN_METRICS),
     output:
         ipynb=OUT + "/signal_health.ipynb",
         html=OUT + "/signal_health.html",
@@ -124,7 +128,7 @@ rule signal_health:
 rule robustness_table:
     input:
         notebook="notebooks/robustness_table.py",
-        results=robustness_runs(ROBUSTNESS_RUN + ".json"),
+        results=read("robustness_table", "robustness", ROBUSTNESS_RUN + ".json"),
     output:
         ipynb=OUT + "/robustness_table.ipynb",
         html=OUT + "/robustness_table.html",
@@ -144,8 +148,8 @@ rule robustness_table:
 rule probe_table:
     input:
         notebook="notebooks/probe_table.py",
-        results=probe_runs(PROBE_RUN + ".json"),
-        examples=probe_runs(PROBE_RUN + ".examples.jsonl.gz"),
+        results=read("probe_table", "probe", PROBE_RUN + ".json"),
+        examples=read("probe_table", "probe", PROBE_RUN + ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/probe_table.ipynb",
         html=OUT + "/probe_table.html",
@@ -162,75 +166,20 @@ rule probe_table:
         RENDER
 
 
-CLAIMS = {**afa_claims.DEFAULTS, **config.get("claims", {})}
-CLAIMS["min_effect"] = {**afa_claims.DEFAULTS["min_effect"], **config.get("claims", {}).get("min_effect", {})}
-
-
-def control_datasets():
-    """Datasets whose baseline also trains claims.control_seeds (null: the accuracy claims' datasets)."""
-    wanted = CLAIMS["control_datasets"]
-    return [d for d in config["datasets"] if d in (afa_claims.ACCURACY_DATASETS if wanted is None else wanted)]
-
-
-def control_runs(pattern, datasets=None, **extra):
-    """`pattern` for the A/A control's own runs: the baseline at claims.control_seeds, for every
-    model (of claims.control_models; null: all) that trains a baseline on a control dataset (of
-    `datasets` only, if given). No other method trains them."""
-    wanted = CLAIMS["control_models"]
-    return [pattern.format(dataset=ds, model=m, method=afa_claims.BASELINE, seed=s, **extra)
-            for ds in control_datasets() if datasets is None or ds in datasets
-            for m in dict.fromkeys(m for m, meth, _ in combos(ds) if meth == afa_claims.BASELINE)
-            if wanted is None or m in wanted for s in CLAIMS["control_seeds"]]
-
-
-def control_alignment_runs(pattern):
-    """`control_runs` for every alignment pair whose models come from a control dataset."""
-    return [f for pair in alignment_pairs() for f in control_runs(pattern, [pair["trained_on"]],
-                                                                  rationales=pair["rationales"])]
-
-
-def claims_methods():
-    """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4)."""
-    names = [afa_claims.BASELINE, CLAIMS["live"], CLAIMS["paper_literal"]]
-    for m in names[1:]:
-        names += afa_claims.k_variants(config["method_settings"], m)
-    return list(dict.fromkeys(names))
-
-
-def check_claims():
-    """The columns' methods exist, and the control seeds are not seeds the comparisons use."""
-    for key in ("live", "paper_literal"):
-        if CLAIMS[key] not in config["method_settings"]:
-            raise ValueError(f"config: claims.{key} is {CLAIMS[key]!r}, which method_settings does not define "
-                             f"(defined: {', '.join(config['method_settings'])})")
-    for ds in control_datasets():
-        shared = sorted(set(CLAIMS["control_seeds"]) & {s for _, _, s in combos(ds)})
-        if shared:
-            raise ValueError(f"config: claims.control_seeds {shared} are also seeds of {ds!r}; the A/A control "
-                             "needs baseline seeds that no comparison uses")
-
-
-check_claims()
-
-
-def claims_only(files):
-    """The evaluation files of the claims' methods (<...>/<method>/seed<N>.<ext>)."""
-    return [f for f in files if f.split("/")[-2] in claims_methods()]
+CLAIMS = RUNS.claims  # config `claims` over its defaults
 
 
 rule claims:
     input:
         notebook="notebooks/claims.py",
-        accuracy=runs(ACCURACY + ".json", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".json"),
-        predictions=runs(ACCURACY + ".predictions.csv", methods=claims_methods(), ablations=True) + control_runs(ACCURACY + ".predictions.csv"),
-        # the A/A control reads every evaluation a claim row reads per example (robustness apart)
-        deletion=runs(DELETION + ".json", methods=claims_methods()) + control_runs(DELETION + ".json"),
-        alignment=claims_only(alignment_runs(ALIGNMENT + ".json")) + control_alignment_runs(ALIGNMENT + ".json"),
-        alignment_examples=claims_only(alignment_runs(ALIGNMENT + ".examples.jsonl.gz"))
-        + control_alignment_runs(ALIGNMENT + ".examples.jsonl.gz"),
-        robustness=claims_only(robustness_runs(ROBUSTNESS_RUN + ".json")),
-        robustness_examples=claims_only(robustness_runs(ROBUSTNESS_RUN + ".csv")),
-        train=runs(RUN + "/train_metrics.json", methods=claims_methods(), ablations=True) + control_runs(RUN + "/train_metrics.json"),
+        accuracy=read("claims", "accuracy", ACCURACY + ".json"),
+        predictions=read("claims", "accuracy", ACCURACY + ".predictions.csv"),
+        deletion=read("claims", "deletion", DELETION + ".json"),
+        alignment=read("claims", "alignment", ALIGNMENT + ".json"),
+        alignment_examples=read("claims", "alignment", ALIGNMENT + ".examples.jsonl.gz"),
+        robustness=read("claims", "robustness", ROBUSTNESS_RUN + ".json"),
+        robustness_examples=read("claims", "robustness", ROBUSTNESS_RUN + ".csv"),
+        train=read("claims", "train", TRAIN_METRICS),
     output:
         ipynb=OUT + "/claims.ipynb",
         html=OUT + "/claims.html",
@@ -257,23 +206,11 @@ rule claims:
         RENDER
 
 
-def ablation_methods():
-    """The methods of every swept parameter (ablations.parameters) with two values or more among the
-    trained methods: those equal to claims.live in all but that parameter. None: no ablations rule."""
-    trained = {meth for ds in config["datasets"] for _, meth, _ in combos(ds) + ablation_combos(ds)}
-    found = []
-    for key in (config.get("ablations") or {}).get("parameters", []):
-        swept = [m for m in afa_tables.sweep_variants(config["method_settings"], CLAIMS["live"], key) if m in trained]
-        if len(swept) >= 2:
-            found += swept
-    return list(dict.fromkeys(found))
-
-
 rule ablations:
     input:
         notebook="notebooks/ablations.py",
-        accuracy=runs(ACCURACY + ".json", methods=[afa_claims.BASELINE] + ablation_methods(), ablations=True),
-        train=runs(RUN + "/train_metrics.json", methods=[afa_claims.BASELINE] + ablation_methods(), ablations=True),
+        accuracy=read("ablations", "accuracy", ACCURACY + ".json"),
+        train=read("ablations", "train", TRAIN_METRICS),
     output:
         ipynb=OUT + "/ablations.ipynb",
         html=OUT + "/ablations.html",
@@ -283,7 +220,7 @@ rule ablations:
         parameters=lambda wc, input, output: as_json({
             "accuracy_files": list(input.accuracy), "train_metric_files": list(input.train),
             "method_settings": config["method_settings"], "live": CLAIMS["live"],
-            "sweeps": config["ablations"]["parameters"], "out_csv": output.csv, "out_png": output.png}),
+            "sweeps": RUNS.sweeps, "out_csv": output.csv, "out_png": output.png}),
     log:
         OUT + "/logs/report/ablations.log",
     benchmark:
@@ -294,17 +231,52 @@ rule ablations:
         RENDER
 
 
+rule discriminator:
+    input:
+        notebook="notebooks/discriminator.py",
+        results=read("discriminator", "disc_study", STUDY + ".json"),
+        examples=read("discriminator", "disc_study", STUDY + ".examples.jsonl.gz"),
+    output:
+        ipynb=OUT + "/discriminator.ipynb",
+        html=OUT + "/discriminator.html",
+        csv=report(OUT + "/discriminator.csv", caption="../report/discriminator.rst", category="Tables"),
+        png=report(OUT + "/discriminator.png", caption="../report/discriminator.rst", category="Figures"),
+    params:
+        parameters=lambda wc, input, output: as_json(
+            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png}),
+    log:
+        OUT + "/logs/report/discriminator.log",
+    benchmark:
+        OUT + "/benchmarks/report/discriminator.tsv",
+    conda:
+        "../../env/report.yml"
+    shell:
+        RENDER
+
+
 def report_pages():
-    """The notebooks this configuration renders, the claims first: what `rule all` asks for and what
-    the front page links to (the robustness table when the config selects runs to attack; the
-    probe's when some dataset has a lexicon; the ablations when a swept parameter has two values or
-    more among the runs)."""
-    pages = [rules.claims, rules.main_table, rules.deletion_curves, rules.rationale_table,
-             rules.attention_heatmaps, rules.signal_health]
-    pages += [rules.robustness_table] if robustness_runs(RUN) else []
-    pages += [rules.probe_table] if probe_runs(RUN) else []
-    pages += [rules.ablations] if ablation_methods() else []
-    return pages
+    """The notebooks this configuration renders, the claims first (afa.runs.RunTable.pages): what
+    `rule all` asks for and what the front page links to."""
+    return [getattr(rules, page) for page in RUNS.pages()]
+
+
+# The run table for a reader: every run, its kind, the pages that read each of its evaluations, its
+# resolved training settings (afa.runs). Written in snakemake's own process, where the table is.
+localrules:
+    run_table,
+
+
+rule run_table:
+    output:
+        OUT + "/runs.tsv",
+    params:
+        # a changed table (a seed added, a setting changed) is written again
+        table=RUNS.tsv(),
+    run:
+        from afa.io import atomic_path
+
+        with atomic_path(output[0]) as tmp:
+            tmp.write_text(params.table)
 
 
 def caption(name):
@@ -318,12 +290,14 @@ rule index:
         figures=[p.output.png for p in report_pages() if "png" in p.output.keys()],
         captions=[caption(p.rule.name) for p in report_pages()],
         claims=rules.claims.output.csv,
-        probe=rules.probe_table.output.csv if probe_runs(RUN) else [],
+        probe=rules.probe_table.output.csv if "probe_table" in RUNS.pages() else [],
+        runs=rules.run_table.output,
     output:
         OUT + "/index.html",
     params:
         parameters=lambda wc, input, output: as_json({
             "title": f"AFA replication: {OUT}", "claims_csv": input.claims, "probe_csv": input.probe or None,
+            "runs_tsv": input.runs[0],
             "figures": [{"name": p.rule.name, "image": p.output.png, "caption": caption(p.rule.name), "notebook": p.output.html}
                         for p in report_pages() if "png" in p.output.keys()],
             "notebooks": [{"name": p.rule.name, "html": p.output.html, "caption": caption(p.rule.name)} for p in report_pages()]}),

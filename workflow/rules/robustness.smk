@@ -1,19 +1,9 @@
 # Robustness: TextAttack 0.3.11 attacks (config `robustness`) on n report-split examples per run,
 # (the table is in report.smk). TextAttack's NLTK data is built by a rule of its own from PyPI artefacts.
 
-from afa.evaluation import attack_settings  # the block's run-selection keys (SELECTION)
+from afa.evaluation import attack_settings  # the block's run-selection keys (SELECTION), not the attacks'
 
 ROBUSTNESS = config.get("robustness") or {}
-
-
-def robustness_runs(pattern):
-    """`pattern` for every run of the datasets, methods and models the robustness block selects
-    (null: all of them)."""
-    if not ROBUSTNESS:
-        return []
-    wanted, methods, models = ROBUSTNESS.get("datasets"), ROBUSTNESS.get("methods"), ROBUSTNESS.get("models")
-    datasets = [d for d in config["datasets"] if wanted is None or d in wanted]
-    return runs(pattern, datasets, methods=methods, models=models) if datasets else []
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.

@@ -47,6 +47,16 @@ def settings_with_defaults(name: str, defaults: dict, settings: dict | None, ign
     return {**defaults, **given}
 
 
+# the probe's files and call, shared by the discriminator study (a probe of a D it trains itself)
+PROBE_FILES = {"outputs": (("--examples", "per-example masks and rewards (.jsonl.gz)"),),
+               "inputs": (("--lexicon", "polar / neutral words (JSON of `afa lexicon`)"),
+                          ("--resources", "the NLTK data folder of prepare-attack-resources (POS tagger)"))}
+
+
+def probe_call(module, a) -> None:
+    module.evaluate(a.run, a.data, a.lexicon, a.resources, a.out, a.examples, a.settings, a.meta, a.device)
+
+
 EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("accuracy", "accuracy and macro-F1 on the report split",
                outputs=(("--predictions", "per-example predictions (CSV)"),),
@@ -65,12 +75,14 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.examples, a.settings, a.meta, a.device,
                                             a.train_data)),
     Evaluation("probe", "mechanism probe: does each reward prefer masking sentiment-bearing tokens (validation split)",
-               outputs=(("--examples", "per-example masks and rewards (.jsonl.gz)"),),
-               inputs=(("--lexicon", "polar / neutral words (JSON of `afa lexicon`)"),
-                       ("--resources", "the NLTK data folder of prepare-attack-resources (POS tagger)")),
+               **PROBE_FILES,
                settings="n, K, seed, masking_for_baseline, batch_size, bootstrap_resamples, bootstrap_seed",
-               call=lambda m, a: m.evaluate(a.run, a.data, a.lexicon, a.resources, a.out, a.examples, a.settings,
-                                            a.meta, a.device)),
+               call=probe_call),
+    Evaluation("disc_study", "the discriminator study: train a D alone on masked copies of the train split "
+               "(uniform or the run's attention), then probe it on validation; --run is a trained baseline",
+               **PROBE_FILES,
+               settings="disc, masking, refill, policy, K, eps, steps, batch_size, seed, max_train, window, probe",
+               call=probe_call),
     Evaluation("robustness", "TextAttack attacks on n report-split examples",
                outputs=(("--table", "per-example results (CSV)"),),
                inputs=(("--resources", "the NLTK data folder of prepare-attack-resources"),),

@@ -394,6 +394,23 @@ def load_adversary(run_dir: Path, masking_for_baseline: str, device):
     return None, masking_for_baseline, False, None, "baseline"
 
 
+def open_validation(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, tagger: Tagger | None,
+                    device: str, who: str):
+    """What a probe of a run reads: (polar, neutral words), the POS tagger (NLTK's from `resources`
+    unless `tagger` is given), and the run with its validation split (`afa.inference.open_run`)."""
+    from afa.inference import open_run
+
+    words = read_lexicon(lexicon)
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.safetensors").exists():
+        raise FileNotFoundError(f"{run_dir / 'model.safetensors'} does not exist: not a trained run (the train rule)")
+    if tagger is None:
+        if resources is None:
+            raise ValueError(f"{who} needs NLTK's POS tagger: pass --resources (the prepare_attack_resources folder)")
+        tagger = nltk_tagger(resources)
+    return words, tagger, open_run(run_dir, data_dir, "validation", device)
+
+
 def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
              settings: dict | None = None, meta: dict | None = None, device: str = "auto",
              tagger: Tagger | None = None) -> dict:
@@ -401,20 +418,12 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
 
     `tagger` (words -> universal POS tags) replaces NLTK's, which is read from `resources`.
     """
-    from afa.inference import open_run
     from afa.method import unigram_distribution
 
     s = check_settings(settings)
-    polar, neutral = read_lexicon(lexicon)
-    run_dir = Path(run_dir)
-    if not (run_dir / "model.safetensors").exists():
-        raise FileNotFoundError(f"{run_dir / 'model.safetensors'} does not exist: not a trained run (the train rule)")
-    if tagger is None:
-        if resources is None:
-            raise ValueError("the probe needs NLTK's POS tagger: pass --resources (the prepare_attack_resources folder)")
-        tagger = nltk_tagger(resources)
-    tokenizer, model, spec, rows, device = open_run(run_dir, data_dir, "validation", device)
-    D, masking, refill, unigram, kind = load_adversary(run_dir, s["masking_for_baseline"], device)
+    (polar, neutral), tagger, (tokenizer, model, spec, rows, device) = open_validation(
+        run_dir, data_dir, lexicon, resources, tagger, device, "the probe")
+    D, masking, refill, unigram, kind = load_adversary(Path(run_dir), s["masking_for_baseline"], device)
     if masking == "unigram" and unigram is None:
         from afa.data import read_prepared
 

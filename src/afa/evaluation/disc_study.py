@@ -1,0 +1,119 @@
+"""The discriminator study: can some D, trained alone on masked copies, tell *which* tokens were masked?
+
+AFA's reward can only teach attention the task if D's output depends on which tokens a mask hides.
+That is measurable without training a target: train D, exactly as AFA trains it (`AFA.forward`
+masks, `AFA.discriminator_step` updates D 1:1 on originals and first copies), on copies of the
+train split whose masks come from a fixed policy, then run the mechanism probe
+(`afa.evaluation.probe`: polar vs POS-matched neutral, tail vs random, random vs random, random vs
+none) on validation sentences with that D.
+
+- `policy`: ``uniform`` (K maskable tokens uniformly at random: AFA's exploration, eps = 1) or
+  ``attention`` (AFA's own sampler on the run's attention row: Plackett-Luce, eps exploration).
+  The run (a trained baseline) gives the tokenizer, the attention row and the probe's target.
+- `disc`: any `afa.settings.DiscConfig` (width, blocks, learning rate, ...); `masking` and `refill`
+  as in `AFAConfig`.
+- A fixed budget, the same for every variant: `steps` updates of D on batches of `batch_size`
+  train texts (a seeded draw with replacement of the first `max_train` rows, or all).
+
+The result holds D's running accuracy over its last `window` updates, the wall time per update (D's
+forward for the rewards, the masking and D's update: AFA's cost on D's side), and the probe's summary,
+rows and per-example rewards (the probe's own format). Layer: evaluation (uses afa.method, the probe).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from afa import models
+from afa.evaluation import settings_with_defaults
+from afa.evaluation import probe as probe_mod
+from afa.io import write_jsonl_gz, write_result
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("uniform", "attention")
+DEFAULTS = {"disc": {}, "masking": "delete", "refill": False, "policy": "uniform", "K": 3, "eps": 0.1, "steps": 1000,
+            "batch_size": 64, "seed": 0, "max_train": None, "window": 100, "probe": {}}
+
+
+def check_settings(settings: dict | None) -> dict:
+    """The study's settings over DEFAULTS; unknown keys, a bad policy or D setting: one line."""
+    from afa.settings import AFAConfig
+
+    s = settings_with_defaults("disc_study", DEFAULTS, settings)
+    if s["policy"] not in POLICIES:
+        raise ValueError(f"disc_study: policy must be one of {', '.join(POLICIES)}, got {s['policy']!r}")
+    for key in ("steps", "batch_size", "window"):
+        if not isinstance(s[key], int) or s[key] < 1:
+            raise ValueError(f"disc_study: {key} must be a positive integer, got {s[key]!r}")
+    AFAConfig.from_dict(afa_settings(s))  # D's settings, masking, K and eps: AFAConfig's checks and lines
+    probe_mod.check_settings(s["probe"])
+    return s
+
+
+def afa_settings(s: dict) -> dict:
+    """The AFA whose D-side the study runs: M = 2 (D trains on the first copy), no policy term."""
+    return {"K": s["K"], "M": 2, "eps": 1.0 if s["policy"] == "uniform" else s["eps"], "masking": s["masking"],
+            "refill": s["refill"], "lambda": 0.0, "entropy_weight": 0.0, "reward": "detect", "disc": s["disc"]}
+
+
+def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_length: int, s: dict, device,
+                        continuation: list[list[int]] | None = None, other_ids=()):
+    """(AFA with its D trained under settings `s`, {steps, seconds, seconds_per_step, disc_acc})."""
+    from afa.train import build_afa
+
+    torch.manual_seed(s["seed"])
+    afa = build_afa(afa_settings(s), tokenizer, train_ids, max_length, device, s["seed"], other_ids)
+    draw = torch.Generator().manual_seed(s["seed"])
+    accuracy, start = [], time.perf_counter()
+    target.eval()
+    for step in range(s["steps"]):
+        pick = torch.randint(len(train_ids), (s["batch_size"],), generator=draw).tolist()
+        batch = models.collate(tokenizer, [train_ids[i] for i in pick], device,
+                               [continuation[i] for i in pick] if continuation is not None else None)
+        ids, att = batch["input_ids"], batch["attention_mask"]
+        with torch.no_grad():
+            # uniform: eps = 1 draws every mask uniformly, whatever the row; the row is then only shape
+            A = att.float() if s["policy"] == "uniform" else target(ids, att).attention.float()
+            _, stats = afa(A, ids, att, batch["maskable"], continuation=batch.get("continuation"))
+        afa.discriminator_step()
+        accuracy.append(stats["disc_acc"])
+        if (step + 1) % max(1, s["steps"] // 10) == 0:
+            log.info("step %d/%d: D accuracy %.3f over the last %d", step + 1, s["steps"],
+                     float(torch.stack(accuracy[-s["window"]:]).mean()), min(len(accuracy), s["window"]))
+    seconds = time.perf_counter() - start
+    return afa, {"steps": s["steps"], "seconds": seconds, "seconds_per_step": seconds / s["steps"],
+                 "disc_acc": float(torch.stack(accuracy[-s["window"]:]).mean())}
+
+
+def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
+             settings: dict | None = None, meta: dict | None = None, device: str = "auto",
+             tagger: probe_mod.Tagger | None = None) -> dict:
+    """Train a D under `settings` on the run's dataset (train split), probe it on validation, write both.
+    `run_dir`: a trained run (a baseline): its tokenizer, attention row and target."""
+    from afa.data import read_prepared
+
+    s = check_settings(settings)
+    (polar, neutral), tagger, (tokenizer, target, spec, val_rows, device) = probe_mod.open_validation(
+        run_dir, data_dir, lexicon, resources, tagger, device, "disc_study")
+    train_rows = read_prepared(data_dir, "train")
+    if s["max_train"] is not None:
+        train_rows = train_rows[:s["max_train"]]
+    max_length = spec["max_length"]
+    train_ids = models.encode(tokenizer, [r["text"] for r in train_rows], max_length)
+    val_ids = models.encode(tokenizer, [r["text"] for r in val_rows], max_length)
+    continuation = (models.continuations(tokenizer, [r["text"] for r in train_rows], train_ids, s["K"])
+                    if s["refill"] else None)
+    afa, trained = train_discriminator(target, tokenizer, train_ids, max_length, s, device, continuation, val_ids)
+    afa.D.eval()
+    unigram = afa.unigram if afa.unigram.numel() else None
+    summary, examples = probe_mod.probe(target, tokenizer, val_rows, polar, neutral, tagger, max_length, s["masking"],
+                                        afa.D, unigram, s["probe"], device, s["refill"])
+    result = {**(meta or {}), "split": "validation", "train": trained, **summary, "settings": s}
+    write_jsonl_gz(out_examples, examples)
+    write_result(out_json, result)
+    return result

