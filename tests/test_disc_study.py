@@ -43,8 +43,8 @@ def test_the_attention_policy_reads_the_run_s_attention_row(trained):  # noqa: F
 
 @pytest.mark.parametrize("bad, message", [
     ({"polcy": "uniform"}, "unknown disc_study setting 'polcy' .*known: K, batch_size"),
-    ({"policy": "top"}, "disc_study: policy must be one of uniform, attention, got 'top'"),
-    ({"steps": 0}, "disc_study: steps must be a positive integer, got 0"),
+    ({"policy": "top"}, "disc_study.policy must be one of uniform, attention, got 'top'"),
+    ({"steps": 0}, "disc_study.steps must be a positive integer, got 0"),
     ({"disc": {"widht": 64}}, "AFAConfig.disc"),
     ({"masking": "blank"}, "masking"),
     ({"probe": {"nn": 3}}, "unknown probe setting 'nn'"),

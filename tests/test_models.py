@@ -227,3 +227,26 @@ def test_a_continuation_is_the_tokens_a_longer_cut_would_have_kept(which, reques
     assert cont[1] == []  # a text that was not cut
     batch = models.collate(tok, [short[0], models.encode(tok, ["dull"], 8)[0]], "cpu", cont)
     assert batch["continuation"].tolist() == [cont[0], [tok.pad_token_id] * 3]
+
+
+def test_a_scratch_model_pooled_at_its_last_token_reads_that_token_s_state_and_row():
+    """pooling last: the paper's A_{n,:} read literally, the row (and the state the head reads) of the
+    last real token of each text, under right padding."""
+    import torch
+
+    from afa import models
+
+    texts = ["a fine film", "dull"]
+    tok, model, spec = models.build({"kind": "scratch", "d_model": 16, "layers": 1, "heads": 2, "d_ff": 32,
+                                     "pooling": "last"}, 2, 16, texts)
+    assert spec["pooling"] == "last"
+    model.eval()
+    batch = models.collate(tok, models.encode(tok, texts, 16), "cpu")
+    out = model(batch["input_ids"], batch["attention_mask"])
+    h, probs = model.encoder(batch["input_ids"], batch["attention_mask"])
+    last = batch["attention_mask"].sum(1) - 1
+    assert torch.allclose(out.logits, model.head(h[torch.arange(2), last]))
+    assert torch.allclose(out.attention[1], probs[1, :, last[1], :].mean(0) * batch["attention_mask"][1])
+    assert torch.allclose(out.attention.sum(-1), torch.ones(2))
+    first = models.build({"kind": "scratch", "d_model": 16, "layers": 1, "heads": 2, "d_ff": 32}, 2, 16, texts)[2]
+    assert "pooling" not in first  # an earlier run's spec is unchanged

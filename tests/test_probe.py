@@ -316,4 +316,4 @@ def test_bad_lexicon_and_settings_name_the_file_and_option(tmp_path):
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
     assert f"{tmp_path / 'lexicon.json'} is not a lexicon of `afa lexicon`" in r.stderr
     r = cli_probe(tmp_path, tmp_path, tmp_path / "lexicon.json", '{"K": [0]}')
-    assert r.returncode == 1 and "probe.K must be a non-empty list of distinct positive integers" in r.stderr
+    assert r.returncode == 1 and "probe.K must be a list of distinct items, not empty: each a positive integer, got [0]" in r.stderr

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for flag, text in ev.outputs + ev.inputs:
             e.add_argument(flag, required=True, type=Path, help=text)
         if ev.settings:
-            e.add_argument("--settings", default="{}", help=f"JSON: {ev.settings}")
+            e.add_argument("--settings", default="{}", help=ev.settings_help())
         e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
         e.add_argument("--device", default="auto")
 

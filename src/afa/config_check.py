@@ -48,8 +48,9 @@ def merge(base: dict, over: dict) -> dict:
 
 
 def filled_schema(path: str | Path = SCHEMA) -> dict:
-    """The schema with its dataset enums filled from the registry (afa.data.DATASETS) and its method
-    block from AFA's settings (afa.settings.AFAConfig), plus the pipeline's `objective`."""
+    """The schema with its dataset enums filled from the registry (afa.data.DATASETS), its method
+    block from AFA's settings (afa.settings.AFAConfig) plus the pipeline's `objective`, and each
+    evaluation's settings from its settings class (afa.evaluation.options)."""
     from afa import data
     from afa.settings import AFAConfig
 
@@ -60,6 +61,16 @@ def filled_schema(path: str | Path = SCHEMA) -> dict:
     method["properties"] = {"objective": {"enum": ["baseline", "afa"], "description": "baseline: L_cls alone; "
                                           "afa: L_cls + lambda L_adv"}, **method["properties"]}
     schema["$defs"]["method"] = method
+    # each evaluation's settings, from its settings class (afa.evaluation.options), beside the block's
+    # own run-selection keys
+    from afa.evaluation import EVALUATIONS
+
+    for ev in EVALUATIONS.values():
+        if ev.settings and ev.block:  # a new evaluation's block needs no line in schema.yaml
+            block = schema["properties"].setdefault(ev.name, {"type": "object", "additionalProperties": False,
+                                                              "description": ev.help})
+            block["properties"] = {**block.get("properties", {}), **ev.schema()["properties"]}
+    schema["$defs"]["deletion"] = EVALUATIONS["deletion"].schema()
     return schema
 
 

@@ -63,16 +63,26 @@ def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_le
 # ----------------------------------------------------------------------------- from scratch
 
 class ScratchClassifier(nn.Module):
+    """The from-scratch target: an `Encoder`, a linear head on one token's last-layer state, and that
+    token's attention row as AFA's policy: `pooling` "first" ([CLS]) or "last" (the last real token,
+    [SEP] for the word tokenizer: the paper's A_{n,:} read literally)."""
     def __init__(self, vocab_size: int, num_labels: int, d_model: int = 128, layers: int = 2,
                  heads: int = 4, d_ff: int = 256, max_length: int = 128, dropout: float = 0.1,
-                 emb_dim: int | None = None, positions: str = "sinusoidal"):
+                 emb_dim: int | None = None, positions: str = "sinusoidal", pooling: str = "first"):
         super().__init__()
+        if pooling not in ("first", "last"):
+            raise ValueError(f"scratch model: pooling must be first or last, got {pooling!r}")
         self.encoder = Encoder(vocab_size, d_model, layers, heads, d_ff, max_length, dropout, emb_dim, positions)
         self.head = nn.Linear(d_model, num_labels)
+        self.pooling = pooling
 
     def forward(self, input_ids, attention_mask) -> ModelOutput:
         h, probs = self.encoder(input_ids, attention_mask)
-        return ModelOutput(self.head(h[:, 0]), pooled_row(probs, attention_mask, 0))
+        if self.pooling == "first":
+            return ModelOutput(self.head(h[:, 0]), pooled_row(probs, attention_mask, 0))
+        last = attention_mask.sum(1) - 1  # padding is on the right
+        return ModelOutput(self.head(h[torch.arange(len(h), device=h.device), last]),
+                           pooled_row(probs, attention_mask, last))
 
 
 # ----------------------------------------------------------------------------- Hugging Face
@@ -145,7 +155,9 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
                 "layers": settings.get("layers", 2), "heads": settings.get("heads", 4),
                 "d_ff": settings.get("d_ff", 256), "dropout": settings.get("dropout", 0.1),
                 "emb_dim": 50 if settings.get("glove_init") else None,
-                "positions": settings.get("positions", "sinusoidal")}
+                "positions": settings.get("positions", "sinusoidal"),
+                # recorded only when set: every earlier run's spec stays as it was
+                **({"pooling": settings["pooling"]} if "pooling" in settings else {})}
         model = from_spec(spec)
         if settings.get("glove_init"):
             init_glove(model.encoder.tok, tokenizer)
@@ -201,7 +213,7 @@ def from_spec(spec: dict) -> nn.Module:
     if spec["kind"] == "scratch":
         keys = ("vocab_size", "num_labels", "d_model", "layers", "heads", "d_ff", "max_length", "dropout", "emb_dim",
                 "positions")
-        return ScratchClassifier(**{k: spec[k] for k in keys})
+        return ScratchClassifier(**{k: spec[k] for k in keys}, pooling=spec.get("pooling", "first"))
     from transformers import AutoConfig, AutoModel
 
     if spec["kind"] == "llm":

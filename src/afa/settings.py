@@ -24,9 +24,15 @@ DISC_KINDS = ("scratch", "pretrained")
 
 
 def setting(default, doc: str, **schema):
-    """A settings field: its default, its documentation and its JSON-schema constraints."""
-    kind = "default_factory" if isinstance(default, type) else "default"
-    return field(**{kind: default}, metadata={"doc": doc, "schema": schema})
+    """A settings field: its default (a settings class: a fresh one; a list or dict: a copy), its
+    documentation and its JSON-schema constraints."""
+    if isinstance(default, type):
+        return field(default_factory=default, metadata={"doc": doc, "schema": schema})
+    if isinstance(default, (list, dict)):
+        import copy
+
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"doc": doc, "schema": schema})
+    return field(default=default, metadata={"doc": doc, "schema": schema})
 
 
 @dataclass
@@ -142,10 +148,9 @@ def json_schema(cls) -> dict:
     """The JSON schema of a settings dataclass in `to_dict()`'s form, from its fields' metadata."""
     props = {}
     for f in dataclasses.fields(cls):
-        if f.type == "DiscConfig" or f.type is DiscConfig:
-            props[_key(f.name)] = {**DiscConfig.json_schema(), "description": f.metadata["doc"]}
-        else:
-            props[_key(f.name)] = {**f.metadata["schema"], "description": f.metadata["doc"]}
+        nested = f.default_factory if dataclasses.is_dataclass(f.default_factory) else None  # e.g. DiscConfig
+        schema = json_schema(nested) if nested else f.metadata["schema"]
+        props[_key(f.name)] = {**schema, "description": f.metadata["doc"]}
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
@@ -154,6 +159,13 @@ def describe(schema: dict) -> str:
     if "enum" in schema:
         return "one of " + ", ".join(map(str, schema["enum"]))
     types = schema.get("type")
+    if types == "array":
+        items = schema.get("items", {})
+        parts = [describe(i) for i in items["oneOf"]] if "oneOf" in items else [describe(items)] if items else []
+        return (f"a list{' of distinct items' if schema.get('uniqueItems') else ''}"
+                f"{', not empty' if schema.get('minItems') else ''}{': each ' + ' or '.join(parts) if parts else ''}")
+    if types in ("object", "string"):
+        return "a mapping" if types == "object" else "a string"
     nullable = isinstance(types, list) and "null" in types
     kind = [t for t in types if t != "null"][0] if isinstance(types, list) else types
     if kind == "boolean":

@@ -7,12 +7,12 @@ the readers below are those of each evaluation's files). Statistics are those of
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import pandas as pd
 
 from afa import stats
+from afa.evaluation import EVALUATIONS
 from afa.runs import sweep_variants  # noqa: F401 (notebooks/ablations.py's name for it)
 
 
@@ -25,46 +25,43 @@ def load_runs(files: list[str]) -> pd.DataFrame:
     return runs
 
 
-# --- per-example values beside each evaluation's result file, indexed by example id (as str) -------
+# --- per-example values beside each evaluation's result file, indexed by example id (as str): each
+# evaluation's own reader (`values` in its module), through the registry
 
 def accuracy_values(file: str, metric: str = "correct") -> pd.Series:
     """0/1 correctness per example, from the .predictions.csv beside an `afa accuracy` JSON."""
-    p = pd.read_csv(file.replace(".json", ".predictions.csv"), dtype={"id": str})
-    return p.set_index("id")[metric].astype(float)
+    return EVALUATIONS["accuracy"].read_values(file, metric)
+
+
+def deletion_values(file: str, metric: str = "comprehensiveness", eraser: bool | None = None) -> pd.Series:
+    """Per-example `metric` of an `afa deletion` JSON (afa.evaluation.deletion.values)."""
+    from afa.evaluation.deletion import values
+
+    return values(file, metric, eraser)
 
 
 def deletion_block(result: dict) -> tuple[dict, str]:
     """An `afa deletion` result's AOPC block: ERASER's bins when evaluated at them, else all levels."""
-    return (result["eraser"], "eraser") if result.get("eraser") else (result, "all")
+    from afa.evaluation.deletion import block
 
-
-def deletion_values(file: str, metric: str = "comprehensiveness", eraser: bool | None = None) -> pd.Series:
-    """Per-example `metric` of an `afa deletion` JSON, over ERASER's bins (`eraser` True) or all levels
-    (False); None: ERASER's bins where the file has them."""
-    result = json.load(open(file))
-    block = deletion_block(result)[0] if eraser is None else result["eraser"] if eraser else result
-    ex = block["per_example"]
-    return pd.Series(ex[metric], index=[str(i) for i in ex["id"]], dtype=float)
+    return block(result)
 
 
 def alignment_examples(file: str) -> list[dict]:
     """The per-example rows of the .examples.jsonl.gz beside an `afa alignment` JSON."""
-    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as f:
-        return [json.loads(line) for line in f]
+    from afa.evaluation.alignment import examples
+
+    return examples(file)
 
 
 def alignment_values(file: str, metric: str = "auprc") -> pd.Series:
     """Per-example `metric` of an `afa alignment` JSON (null, e.g. `unseen_auprc` unscoreable: NaN)."""
-    rows = alignment_examples(file)
-    return pd.Series([r.get(metric) for r in rows], index=[str(r["id"]) for r in rows], dtype=float)
+    return EVALUATIONS["alignment"].read_values(file, metric)
 
 
 def attack_values(file: str) -> dict[str, pd.Series]:
-    """Per recipe, 1 where the example is still classified right after the attack (TextAttack's
-    `failed`: accuracy under attack; `skipped`, wrong before, and `succeeded`, flipped, are 0), from
-    the .csv beside an `afa robustness` JSON."""
-    rows = pd.read_csv(file.replace(".json", ".csv"), dtype={"id": str}, usecols=["recipe", "id", "status"])
-    return {recipe: (g.status == "failed").astype(float).set_axis(g.id) for recipe, g in rows.groupby("recipe")}
+    """Per recipe, 1 where the example is still classified right after the attack (afa.evaluation.robustness.values)."""
+    return EVALUATIONS["robustness"].read_values(file, None)
 
 
 # --- tables -----------------------------------------------------------------------------------------

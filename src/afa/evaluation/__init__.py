@@ -1,19 +1,25 @@
 """The evaluations, registered once. Each reads a trained run folder and writes a tidy result file.
 
 An evaluation's name is its module (``afa/evaluation/<name>.py``), its command (``afa <name>``),
-its rule (``evaluate_<name>``) and its settings block (``<name>:`` in the config). The command
-line is built from this table without importing the modules, so ``afa`` starts fast. An
-evaluation that reads a trained run and its report split and nothing else gets its rule from this
-table too (``rule_outputs``; workflow/rules/evaluate.smk): adding one is its module and one entry
-here. One that reads more (a rationale dataset, a lexicon, NLTK data) has its rule written in
-workflow/rules/.
+its rule (``evaluate_<name>``) and its settings block (``<name>:`` in the config). Its settings are
+one dataclass (``afa/evaluation/options.py``), from which this table derives the check of a settings
+dict, the command's ``--settings`` help and the config schema's block (``afa.config_check``); its
+per-example values are read by its module's ``values(file, metric)`` (``Evaluation.values``, which
+every notebook uses). The command line is built from this table without importing the modules, so
+``afa`` starts fast. An evaluation that reads a trained run and its report split and nothing else
+gets its rule from this table too (``rule_outputs``; workflow/rules/evaluate.smk): adding one is
+its module, its settings class and one entry here. One that reads more (a rationale dataset, a
+lexicon, NLTK data) has its rule written in workflow/rules/.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from typing import Callable
+
+from afa.evaluation import options
 
 
 @dataclass(frozen=True)
@@ -22,24 +28,72 @@ class Evaluation:
     help: str
     outputs: tuple[tuple[str, str], ...] = ()  # files written besides --out: (flag, help)
     inputs: tuple[tuple[str, str], ...] = ()   # files or folders read besides --run and --data
-    settings: str = ""                         # what --settings holds (empty: the evaluation takes none)
+    settings: type | None = None               # its settings dataclass (afa.evaluation.options); None: takes none
+    ignore: tuple[str, ...] = ()               # keys of its config block that select runs, not settings
     call: Callable = None                      # (module, args) -> None: how the command calls the module
     # The file name endings of `outputs` (after seed{seed}) in the rule this table writes; None: the
     # evaluation's rule is written by hand.
     rule_outputs: tuple[str, ...] | None = None
+    values: bool = False                       # its module has `values(file, metric)`: per-example values
+    # its config block is its settings (plus the `ignore` keys), generated into the schema; False: a
+    # design block the schema writes out by hand (disc_study's variants and maskings make its settings)
+    block: bool = True
 
     def __post_init__(self):
         if self.rule_outputs is not None and len(self.rule_outputs) != len(self.outputs):
             raise ValueError(f"evaluation {self.name!r}: rule_outputs needs one file ending per entry of outputs")
 
     def run(self, args) -> None:
-        self.call(importlib.import_module(f"afa.evaluation.{self.name}"), args)
+        """Run it from the command line's parsed `args`."""
+        self.call(self.module(), args)
+
+    def module(self):
+        """Its module, `afa.evaluation.<name>` (imported on first use: torch and friends)."""
+        return importlib.import_module(f"afa.evaluation.{self.name}")
+
+    def check(self, settings: dict | None) -> dict:
+        """`settings` (the config block) over the defaults, each value checked: one line naming the option."""
+        return read_settings(self.settings, self.name, settings, self.ignore)
+
+    def defaults(self) -> dict:
+        """Its settings' defaults, as a dict."""
+        return dataclasses.asdict(self.settings()) if self.settings else {}
+
+    def settings_help(self) -> str:
+        """`--settings`' help: each option with its default."""
+        return "JSON of the config block `%s`: %s" % (self.name, "; ".join(
+            f"{f.name} ({v!r})" for f, v in zip(dataclasses.fields(self.settings), self.defaults().values())))
+
+    def schema(self) -> dict:
+        """The settings' JSON schema: the config block's settings properties (afa.config_check)."""
+        from afa.settings import json_schema
+
+        return json_schema(self.settings)
+
+    def read_values(self, file: str, metric: str):
+        """The per-example `metric` of a result file (a pandas Series indexed by example id)."""
+        return self.module().values(file, metric)
+
+
+def read_settings(cls, name: str, settings: dict | None, ignore=()) -> dict:
+    """`settings` over the defaults of the settings class `cls`, `ignore`d keys dropped (run selection
+    the workflow reads); an unknown key names the config block and the known keys, a bad value the
+    option and what it must be (a misspelt option would otherwise be ignored, silently)."""
+    from afa.settings import check
+
+    given = {k: v for k, v in (settings or {}).items() if k not in ignore}
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {name} setting {unknown[0]!r} (config: {name}); known: {', '.join(sorted(known))}")
+    obj = cls(**given)
+    check(obj, name)
+    return dataclasses.asdict(obj)
 
 
 def settings_with_defaults(name: str, defaults: dict, settings: dict | None, ignore=()) -> dict:
-    """An evaluation's `settings` over its `defaults`, `ignore`d keys dropped (run selection the
-    workflow reads); an unknown key is one line naming the config block and the known keys (a
-    misspelt option would otherwise be ignored, silently)."""
+    """An evaluation's `settings` over plain `defaults` (the library API's, afa.evaluate); an unknown key
+    is one line naming the config block and the known keys."""
     given = {k: v for k, v in (settings or {}).items() if k not in ignore}
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -54,6 +108,7 @@ PROBE_FILES = {"outputs": (("--examples", "per-example masks and rewards (.jsonl
 
 
 def probe_call(module, a) -> None:
+    """The probe's command-line call (the discriminator study's too)."""
     module.evaluate(a.run, a.data, a.lexicon, a.resources, a.out, a.examples, a.settings, a.meta, a.device)
 
 
@@ -61,9 +116,9 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("accuracy", "accuracy and macro-F1 on the report split",
                outputs=(("--predictions", "per-example predictions (CSV)"),),
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.predictions, device=a.device, meta=a.meta),
-               rule_outputs=(".predictions.csv",)),
+               rule_outputs=(".predictions.csv",), values=True),
     Evaluation("deletion", "token deletion by attention vs random (faithfulness)",
-               outputs=(("--table", "per-level CSV"),), settings="levels, random_draws, mode, seed, max_examples",
+               outputs=(("--table", "per-level CSV"),), settings=options.Deletion, values=True,
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta, a.device),
                rule_outputs=(".csv",)),
     Evaluation("alignment", "rationale alignment of the attention row (plausibility); --data is a prepared "
@@ -71,22 +126,22 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
                outputs=(("--examples", "per-example scores (.jsonl.gz)"),),
                inputs=(("--train-data", "the prepared dataset the run was trained on (its one-word train "
                                         "phrases are left out of the unseen_* scores)"),),
-               settings="sst_rule, truncated, iou_threshold, chance_draws, chance_seed",
+               settings=options.Alignment, ignore=("pairs",), values=True,
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.examples, a.settings, a.meta, a.device,
                                             a.train_data)),
     Evaluation("probe", "mechanism probe: does each reward prefer masking sentiment-bearing tokens (validation split)",
                **PROBE_FILES,
-               settings="n, K, seed, masking_for_baseline, batch_size, bootstrap_resamples, bootstrap_seed",
+               settings=options.Probe, ignore=("datasets", "seeds"),
                call=probe_call),
     Evaluation("disc_study", "the discriminator study: train a D alone on masked copies of the train split "
                "(uniform or the run's attention), then probe it on validation; --run is a trained baseline",
                **PROBE_FILES,
-               settings="disc, masking, refill, policy, K, eps, steps, batch_size, seed, max_train, window, probe",
+               settings=options.DiscStudy, block=False,
                call=probe_call),
     Evaluation("robustness", "TextAttack attacks on n report-split examples",
                outputs=(("--table", "per-example results (CSV)"),),
                inputs=(("--resources", "the NLTK data folder of prepare-attack-resources"),),
-               settings="recipes, n, sample, seed, query_budget, model_batch_size, textfooler",
+               settings=options.Robustness, ignore=("datasets", "methods", "models"), values=True,
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta, a.device,
                                             resources=a.resources)),
 ]}

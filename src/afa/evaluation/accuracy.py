@@ -34,3 +34,11 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_predictions: Pat
                 f.write(f"{r['id']},{r['label']},{int(p)},{int(p == r['label'])}\n")
     write_result(out_json, result)
     return result
+
+
+def values(file: str, metric: str = "correct"):
+    """0/1 correctness (or `metric`, a column) per example, from the .predictions.csv beside a result JSON."""
+    import pandas as pd
+
+    p = pd.read_csv(file.replace(".json", ".predictions.csv"), dtype={"id": str})
+    return p.set_index("id")[metric].astype(float)

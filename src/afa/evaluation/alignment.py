@@ -48,11 +48,10 @@ import numpy as np
 from afa.data import read_trained_split
 from afa.evaluation.metrics import auprc, iou_f1, random_average_precision, spans_from_mask, topk_token_f1
 from afa.inference import open_run, predict
-from afa.evaluation import settings_with_defaults
+from afa.evaluation import EVALUATIONS
 from afa.io import read_json, write_jsonl_gz, write_result
 
-DEFAULTS = {"sst_rule": "polarity", "truncated": "drop", "iou_threshold": 0.5, "batch_size": 64,
-            "chance_draws": 20, "chance_seed": 0}
+DEFAULTS = EVALUATIONS["alignment"].defaults()  # afa.evaluation.options.Alignment
 RULES = ("mirror", "polarity", "strong")
 # Strictly monotone, so no ties: the top-k words are the first (or last) k.
 POSITION_SCORERS = {"position_first": lambda n: np.arange(n, 0, -1.0), "position_last": lambda n: np.arange(1.0, n + 1)}
@@ -185,7 +184,7 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
              meta: dict | None = None, device: str = "auto", train_data: Path | None = None) -> dict:
     """`train_data`: the prepared folder of the dataset the run was trained on (``labelled_words``:
     of the rows it trained on, when its train settings capped them)."""
-    s = settings_with_defaults("alignment", DEFAULTS, settings)
+    s = EVALUATIONS["alignment"].check(settings)
     labelled = labelled_words(trained_rows(run_dir, train_data)) if train_data is not None else frozenset()
     tokenizer, model, spec, records, device = open_run(run_dir, data_dir, "test", device)
     if not records or "tokens" not in records[0]:
@@ -198,3 +197,20 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_examples: Path, 
     result = {**(meta or {}), **summary, "settings": s}
     write_result(out_json, result)
     return result
+
+
+def examples(file: str) -> list[dict]:
+    """The per-example rows of the .examples.jsonl.gz beside a result JSON."""
+    import gzip
+    import json
+
+    with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def values(file: str, metric: str = "auprc"):
+    """Per-example `metric` of a result JSON (null, e.g. `unseen_auprc` unscoreable: NaN), by example id."""
+    import pandas as pd
+
+    rows = examples(file)
+    return pd.Series([r.get(metric) for r in rows], index=[str(r["id"]) for r in rows], dtype=float)

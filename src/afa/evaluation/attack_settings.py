@@ -7,22 +7,12 @@ No TextAttack import here: settings are checked before the slow import, and both
 from __future__ import annotations
 
 from afa.data import DataError
-from afa.evaluation import settings_with_defaults
+from afa.evaluation import EVALUATIONS, settings_with_defaults
 
 RECIPES = ("deepwordbug", "pwws", "pruthi", "textfooler_offline")
-DEFAULTS = {"recipes": list(RECIPES), "n": 20, "sample": "first", "seed": 0, "query_budget": 300,
-            "model_batch_size": 32, "textfooler": {}}
-TEXTFOOLER_DEFAULTS = {
-    "max_candidates": 50,               # TextFooler's K nearest neighbours
-    "min_cos_sim": 0.5,                 # TextAttack's TextFooler value; on GloVe 50-d it rarely binds (docs/evaluations.md)
-    "glove_vocab": 65000,               # most frequent all-letter GloVe words; the counter-fitted vocabulary has 65,713
-    "antonym_guard": True,              # reject swaps to a WordNet antonym
-    "pos_constraint": True,             # NLTK universal POS tags must match (nouns and verbs may swap)
-    "sentence_threshold": 0.840845057,  # 1 - 0.5 / pi: TextFooler's USE threshold as TextAttack reads it; null = off
-    "sentence_metric": "angular",
-    "sentence_window": 15,              # words around the swap that are encoded
-    "skip_short": True,                 # texts shorter than the window are not checked (as in TextAttack)
-}
+# the defaults are afa.evaluation.options.Robustness's (the one source: the schema and --settings' help read it)
+DEFAULTS = {**EVALUATIONS["robustness"].defaults(), "textfooler": {}}
+TEXTFOOLER_DEFAULTS = EVALUATIONS["robustness"].defaults()["textfooler"]
 TEXTFOOLER_KEYS = set(TEXTFOOLER_DEFAULTS)
 # keys of the config block that pick which runs are attacked, not how: not attack settings
 SELECTION = ("datasets", "methods", "models")

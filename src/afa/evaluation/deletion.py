@@ -26,12 +26,11 @@ import torch
 from afa import models
 from afa.evaluation.metrics import aopc
 from afa.inference import load_run, predict
-from afa.evaluation import settings_with_defaults
+from afa.evaluation import EVALUATIONS
 from afa.io import atomic_path, write_result
 
 ERASER_LEVELS = (0.01, 0.05, 0.1, 0.2, 0.5)
-DEFAULTS = {"levels": [1, 2, 3, 5, 10, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], "random_draws": 3, "mode": "delete", "seed": 0,
-            "max_examples": None}
+DEFAULTS = EVALUATIONS["deletion"].defaults()  # afa.evaluation.options.Deletion
 
 
 def level_size(level, n_maskable: int) -> int:
@@ -114,7 +113,7 @@ def token_deletion(model, tokenizer, ids: list[list[int]], labels: np.ndarray, l
 def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, settings: dict | None = None,
              meta: dict | None = None, device: str = "auto") -> dict:
     """`token_deletion` on a run folder's model over its dataset's report split (settings: DEFAULTS), to files."""
-    s = settings_with_defaults("deletion", DEFAULTS, settings)
+    s = EVALUATIONS["deletion"].check(settings)
     tokenizer, model, rows, ids, device = load_run(run_dir, data_dir, "test", device)
     if s["max_examples"] and len(rows) > s["max_examples"]:
         # a seeded subset, the same for every run, keeps 50 passes over IMDB's 25 k reviews affordable
@@ -132,3 +131,21 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
         tmp.write_text("\n".join(lines) + "\n")
     write_result(out_json, result)
     return result
+
+
+def block(result: dict) -> tuple[dict, str]:
+    """A result's AOPC block: ERASER's bins when evaluated at them, else all levels."""
+    return (result["eraser"], "eraser") if result.get("eraser") else (result, "all")
+
+
+def values(file: str, metric: str = "comprehensiveness", eraser: bool | None = None):
+    """Per-example `metric` of a result JSON, over ERASER's bins (`eraser` True) or all levels (False);
+    None: ERASER's bins where the file has them. A pandas Series indexed by example id."""
+    import pandas as pd
+
+    from afa.io import read_json
+
+    result = read_json(file)
+    chosen = block(result)[0] if eraser is None else result["eraser"] if eraser else result
+    ex = chosen["per_example"]
+    return pd.Series(ex[metric], index=[str(i) for i in ex["id"]], dtype=float)

@@ -29,27 +29,20 @@ from pathlib import Path
 import torch
 
 from afa import models
-from afa.evaluation import settings_with_defaults
+from afa.evaluation import EVALUATIONS
 from afa.evaluation import probe as probe_mod
 from afa.io import write_jsonl_gz, write_result
 
 log = logging.getLogger(__name__)
 
-POLICIES = ("uniform", "attention")
-DEFAULTS = {"disc": {}, "masking": "delete", "refill": False, "policy": "uniform", "K": 3, "eps": 0.1, "steps": 1000,
-            "batch_size": 64, "seed": 0, "max_train": None, "window": 100, "probe": {}}
+DEFAULTS = EVALUATIONS["disc_study"].defaults()  # afa.evaluation.options.DiscStudy
 
 
 def check_settings(settings: dict | None) -> dict:
-    """The study's settings over DEFAULTS; unknown keys, a bad policy or D setting: one line."""
+    """The study's settings over its defaults; a bad option, D setting or probe setting: one line."""
     from afa.settings import AFAConfig
 
-    s = settings_with_defaults("disc_study", DEFAULTS, settings)
-    if s["policy"] not in POLICIES:
-        raise ValueError(f"disc_study: policy must be one of {', '.join(POLICIES)}, got {s['policy']!r}")
-    for key in ("steps", "batch_size", "window"):
-        if not isinstance(s[key], int) or s[key] < 1:
-            raise ValueError(f"disc_study: {key} must be a positive integer, got {s[key]!r}")
+    s = EVALUATIONS["disc_study"].check(settings)
     AFAConfig.from_dict(afa_settings(s))  # D's settings, masking, K and eps: AFAConfig's checks and lines
     probe_mod.check_settings(s["probe"])
     return s

@@ -72,15 +72,14 @@ from scipy import stats
 from afa import models
 from afa import objective as obj
 from afa.data import DataError
-from afa.evaluation import settings_with_defaults
+from afa.evaluation import EVALUATIONS
 from afa.inference import autocast
 from afa.io import read_json, write_jsonl_gz, write_result
 from afa.settings import MASKINGS  # the probe's maskings are AFA's
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"n": 200, "K": [1, 2], "seed": 0, "masking_for_baseline": "delete", "batch_size": 64,
-            "bootstrap_resamples": 10000, "bootstrap_seed": 0}
+DEFAULTS = EVALUATIONS["probe"].defaults()  # afa.evaluation.options.Probe
 COPIES = ("polar", "neutral", "random", "random2", "tail")  # the masked copies, in the order they are batched
 MASKS = ("none",) + COPIES
 COMPARISONS = {"polar_vs_neutral": ("polar", "neutral"), "polar_vs_random": ("polar", "random"),
@@ -107,17 +106,8 @@ Tagger = Callable[[list[str]], list[str]]
 # ----------------------------------------------------------------------------- inputs
 
 def check_settings(settings: dict | None) -> dict:
-    s = settings_with_defaults("probe", DEFAULTS, settings, ignore=("datasets", "seeds"))
-    Ks = s["K"]
-    if (not isinstance(Ks, list) or not Ks or not all(isinstance(k, int) and k >= 1 for k in Ks)
-            or len(set(Ks)) < len(Ks)):
-        raise ValueError(f"probe.K must be a non-empty list of distinct positive integers, got {Ks!r} (config: probe.K)")
-    if not isinstance(s["n"], int) or s["n"] < 2:
-        raise ValueError(f"probe.n must be an integer >= 2, got {s['n']!r} (config: probe.n)")
-    if s["masking_for_baseline"] not in MASKINGS:
-        raise ValueError(f"probe.masking_for_baseline must be one of {', '.join(MASKINGS)}, "
-                         f"got {s['masking_for_baseline']!r} (config: probe.masking_for_baseline)")
-    return s
+    """The probe's settings over its defaults (afa.evaluation.options.Probe): one line naming a bad option."""
+    return EVALUATIONS["probe"].check(settings)
 
 
 def read_lexicon(path) -> tuple[set[str], set[str]]:

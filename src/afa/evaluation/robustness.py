@@ -139,3 +139,14 @@ def evaluate(run_dir: Path, data_dir: Path, out_json: Path, out_csv: Path, setti
     write_csv(out_csv, records)
     write_result(out_json, result)
     return result
+
+
+def values(file: str, recipe: str | None = None):
+    """Per recipe, 1 where the example is still classified right after the attack (TextAttack's
+    `failed`: accuracy under attack; `skipped`, wrong before, and `succeeded`, flipped, are 0), from the
+    .csv beside a result JSON: {recipe: Series by example id}, or that of `recipe` alone."""
+    import pandas as pd
+
+    rows = pd.read_csv(file.replace(".json", ".csv"), dtype={"id": str}, usecols=["recipe", "id", "status"])
+    out = {r: (g.status == "failed").astype(float).set_axis(g.id) for r, g in rows.groupby("recipe")}
+    return out if recipe is None else out[recipe]
