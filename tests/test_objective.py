@@ -560,3 +560,18 @@ def test_fused_discriminator_computes_the_eager_function_and_ignores_padding():
     z.sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all()
                for n, p in fused.named_parameters() if p.requires_grad)
+
+
+def test_the_entropy_only_control_is_the_bonus_alone_with_nothing_masked_or_drawn():
+    """reward none (the entropy_only column): L_adv = -beta H(pi), no D, no masks, the sampler's
+    generator untouched; its gradient is the bonus's alone."""
+    model, afa, batch = tiny_afa(reward="none", entropy_weight=0.3)
+    assert afa.D is None and afa.opt_D is None
+    out = model(batch["input_ids"], batch["attention_mask"])
+    L, stats = afa(out.attention, batch["input_ids"], batch["attention_mask"], batch["maskable"])
+    H = obj.attention_entropy(obj.policy_log_probs(out.attention, batch["maskable"])).mean()
+    assert torch.equal(L, -0.3 * H) and set(stats) == {"L_adv", "attn_entropy"}
+    assert afa.generator is None and afa.discriminator_step() is None
+    stats = train_step(model, torch.optim.AdamW(model.parameters()), None, afa, batch, torch.tensor([1, 0, 1, 0]),
+                       "cpu", 1.0, 0)
+    assert stats["L_adv"] == pytest.approx(-0.3 * stats["attn_entropy"])

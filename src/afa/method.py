@@ -78,9 +78,14 @@ class AFA(nn.Module):
         if c.refill and continuation is None:
             raise ValueError("AFAConfig.refill needs continuation= (each text's next tokens past the cut: "
                              "afa.tokens.continuations)")
+        log_pi = obj.policy_log_probs(attention, maskable)
+        if c.reward == "none":  # the entropy_only control: the bonus alone, nothing masked, nothing drawn
+            H = obj.attention_entropy(log_pi)
+            L_adv = -c.entropy_weight * H.mean()
+            self.step += 1
+            return L_adv, {"L_adv": L_adv.detach(), "attn_entropy": H.detach().mean()}
         B = input_ids.shape[0]
         g = self._generator(input_ids.device)
-        log_pi = obj.policy_log_probs(attention, maskable)
         k = obj.mask_sizes(maskable, c.K, c.K_fraction)
         idx, valid, explored = obj.sample_masks(log_pi, maskable, c.K, c.M, c.eps, c.selection == "topk", g, k)
         X, att = obj.apply_masks(input_ids, attention_mask, idx, valid, self.mask_id, self.pad_id, c.masking,
@@ -112,7 +117,7 @@ class AFA(nn.Module):
         `model`: the target, read by the confidence_drop reward only (in eval mode, without grad);
         `accumulation`: the gradient-accumulation steps L_adv is divided by, where L_cls arrives
         divided already. Call `discriminator_step()` after the optimizer step."""
-        classify = None if self.config.uses_discriminator else eval_logits(model)
+        classify = eval_logits(model) if self.config.reward == "confidence_drop" else None
         L_adv, stats = self(attention, input_ids, attention_mask, maskable, classify=classify, continuation=continuation)
         if accumulation != 1:
             L_adv = L_adv / accumulation

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 MASKINGS = ("replace", "delete", "unigram")
-REWARDS = ("detect", "deceive", "confidence_drop")
+REWARDS = ("detect", "deceive", "confidence_drop", "none")
 SELECTIONS = ("sample", "topk")
 EXPLORE_SCORINGS = ("mixture", "attention", "exclude")
 ATTENTIONS = ("eager", "fused")
@@ -93,7 +93,8 @@ class AFAConfig:
     refill: bool = setting(False, "delete only: a copy of a text cut at max_length takes the text's next "
                            "tokens, one per deleted token, so it keeps its original's length", type="boolean")
     reward: str = setting("detect", "detect -log(1 - D) (the paper's) | deceive -log D | confidence_drop "
-                          "p(y^|X) - p(y^|X~) (no D; not the paper's)", enum=list(REWARDS))
+                          "p(y^|X) - p(y^|X~) (no D; not the paper's) | none: no masks, no D, no policy term, "
+                          "L_adv is the entropy bonus alone (the entropy_only control)", enum=list(REWARDS))
     selection: str = setting("sample", "sample (Plackett-Luce, which REINFORCE needs) | topk (deterministic)",
                              enum=list(SELECTIONS))
     explore_scoring: str = setting("mixture", "log q of a mask: the eps-mixture it was drawn from (unbiased) | "
@@ -117,7 +118,7 @@ class AFAConfig:
 
     @property
     def uses_discriminator(self) -> bool:
-        return self.reward != "confidence_drop"
+        return self.reward in ("detect", "deceive")
 
     @classmethod
     def from_dict(cls, settings: dict) -> "AFAConfig":
