@@ -18,6 +18,8 @@ SMALL = ["--config", "config/config.yaml"]   # the sample's small from-scratch m
      r"ratio pipeline / minimal: \d+\.\d\d"),
     # more steps than the sample has batches (38 of 32): the loops run into a second epoch
     ("train_throughput.py", ["--steps", "45", "--round", "5"], r"ratio pipeline / minimal: \d+\.\d\d"),
+    ("disc_cost.py", ["--lengths", "16", "--steps", "1", "--batch-size", "4", "--vocab", "200"],
+     r"T=\s+16 d64\s+[\d.]+ s/update\s+x\s*1\.0 of d64"),
     ("cost_growth.py", ["--models", "scratch", "--lengths", "16", "32", "--steps", "1", "--profile", "3"],
      r"\| scratch \| 32 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|"),
 ])

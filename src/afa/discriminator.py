@@ -145,7 +145,14 @@ def build(config: DiscConfig, vocab_size: int, max_length: int, vocab: torch.Ten
 
     path = resolve_path(config.pretrained)
     encoder_tokenizer = AutoTokenizer.from_pretrained(path)
-    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False)
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the checkpoint's pooler, which D does not use, is not a problem
+    try:
+        encoder = AutoModel.from_pretrained(path, add_pooling_layer=False)
+    finally:
+        hf_logging.set_verbosity(level)
     if config.pretrained_layers is not None:
         encoder.encoder.layer = encoder.encoder.layer[:config.pretrained_layers]
         encoder.config.num_hidden_layers = len(encoder.encoder.layer)
