@@ -80,7 +80,8 @@ for _, r in runs.iterrows():
             d = k["discriminator"]
             probe_acc.append({**r[CELL], "seed": r.seed, "K": k["K"], "acc_unmasked": d["accuracy_unmasked"],
                               "acc_random": d["accuracy_masked"]["random"]})
-probe_acc = pd.DataFrame(probe_acc)
+# a probe that kept no sentence (a tiny validation split) has no D accuracies: the columns stay, empty
+probe_acc = pd.DataFrame(probe_acc, columns=CELL + ["seed", "K", "acc_unmasked", "acc_random"])
 
 
 def over_seeds(per_seed: list[pd.Series]) -> dict:

@@ -14,7 +14,8 @@ from afa.runs import RunTable
 BASES = {"config.yaml", "paper.yaml", "mirror.yaml", "schema.yaml"}
 OVERLAYS = sorted(p.name for p in (REPO / "config").glob("*.yaml") if p.name not in BASES)
 STACKED = {"speed_check_plain.yaml": ["speed_check.yaml"],   # an overlay of an overlay, as its header says
-           "claims_finished.yaml": ["claims.yaml"], "paper_sst2_recipe.yaml": ["claims.yaml"]}
+           "claims_finished.yaml": ["claims.yaml"], "paper_sst2_recipe.yaml": ["claims.yaml"],
+           "disc_study.yaml": ["claims.yaml"]}
 # overlays that narrow another's runs and render into its outdir on purpose (profiles/report, from its files)
 NARROWING = {"claims_finished.yaml"}
 

@@ -43,7 +43,7 @@ def with_afa(**over):
     (with_afa(K=0), "0 is less than the minimum of 1"),
     (with_afa(eps=1.5), "1.5 is greater than the maximum of 1"),
     (with_afa(**{"lambda": -0.1}), "-0.1 is less than the minimum of 0"),
-    (with_afa(reward="fool"), "'fool' is not one of ['detect', 'deceive', 'confidence_drop']"),
+    (with_afa(reward="fool"), "'fool' is not one of ['detect', 'deceive', 'confidence_drop', 'none']"),
     ({"datasets": ["sst3"]}, "'sst3' is not one of ['sst2', 'imdb', 'agnews', 'eraser_movies', 'sst_phrases']"),
     ({"models": ["bert"]}, "models lists 'bert', which model_settings does not define"),
     ({"data": {"source": "hub"}}, "dataset 'sst_phrases' has no hub source"),
@@ -201,26 +201,30 @@ def evaluate(run_dir, data_dir, out_json, table, settings, meta):
 
 @pytest.mark.slow
 def test_an_evaluation_is_its_module_and_one_registry_entry(workdir, tmp_path_factory):
-    """A copy of the package with one new module and one registry entry (and, as it takes settings, its
-    block in the schema): the DAG gets evaluate_toy, `afa toy` runs it, its settings block reaches it,
-    and its result, table and benchmark are written."""
+    """A copy of the package with one new module, its settings class and one registry entry, and nothing
+    else (the config schema's `toy:` block comes from the class): the DAG gets evaluate_toy, `afa toy`
+    runs it, its settings block reaches it (checked: a bad value stops the workflow), and its result,
+    table and benchmark are written."""
     pkg = tmp_path_factory.mktemp("pkg")
     shutil.copytree(REPO / "src" / "afa", pkg / "afa", ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / "afa" / "evaluation" / "toy.py").write_text(TOY_EVALUATION)
+    options = pkg / "afa" / "evaluation" / "options.py"
+    options.write_text(options.read_text() + '\n\n@dataclass\nclass Toy:\n    """A throwaway."""\n\n'
+                       '    k: int = setting(1, "a number", type="integer", minimum=0)\n')
     init = pkg / "afa" / "evaluation" / "__init__.py"
     text = init.read_text()
     assert text.rstrip().endswith("]}")
-    entry = ('    Evaluation("toy", "a throwaway", outputs=(("--table", "a CSV"),), settings="k",\n'
+    entry = ('    Evaluation("toy", "a throwaway", outputs=(("--table", "a CSV"),), settings=options.Toy,\n'
              '               call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta),\n'
              '               rule_outputs=(".toy.csv",)),\n]}\n')
     init.write_text(text.rstrip()[:-2] + entry)
     over = {"datasets": ["sst2"], "data": {"source": "sample", "max_train": 200, "max_test": 50},
             "train": {"epochs": 1, "batch_size": 32}, "threads": {"train": 1}}
-    # an evaluation that takes settings declares its config block in the schema, like every block
-    schema = yaml.safe_load((workdir / "config" / "schema.yaml").read_text())
-    schema["properties"]["toy"] = {"type": "object", "properties": {"k": {"type": "integer"}},
-                                   "additionalProperties": False}
-    (workdir / "config" / "schema.yaml").write_text(yaml.safe_dump(schema))
+    env = {**os.environ, "PYTHONPATH": str(pkg)}
+    (workdir / "override.yaml").write_text(yaml.safe_dump({**over, "toy": {"k": -1}}))
+    bad = subprocess.run(["snakemake", "-n", "--cores", "1", "--configfile", "override.yaml"], cwd=workdir,
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode == 1 and "config: toy.k: -1 is less than the minimum of 0" in bad.stdout + bad.stderr
     over = {**over, "toy": {"k": 3}}
     (workdir / "override.yaml").write_text(yaml.safe_dump(over))
     r = subprocess.run(["snakemake", "results/sample/eval/toy/sst2/scratch/baseline/seed1.json", "--cores", "2",
