@@ -381,11 +381,12 @@ class RunTable:
                         pages.append(name)
         return out
 
-    def runs(self) -> list[tuple[Run, str]]:
+    def runs(self, read: dict | None = None) -> list[tuple[Run, str]]:
         """Every run the configuration trains (some page reads it) once, with its kind (grid, ablation,
-        control, or study: a baseline the discriminator study needs that no grid trains), in configuration order. An ablation run of a method that neither the claims nor
-        the ablations page reads is not trained."""
-        read, out = self.readers(), {}
+        control, or study: a baseline the discriminator study needs that no grid trains), in
+        configuration order. An ablation run of a method that neither the claims nor the ablations
+        page reads is not trained. `read`: `readers()`, when the caller has it already."""
+        read, out = read if read is not None else self.readers(), {}
         for ds in self.config["datasets"]:
             for kind, combos in (("grid", self.grid(ds)), ("ablation", self.ablation(ds))):
                 for m, meth, s in combos:
@@ -401,7 +402,7 @@ class RunTable:
         of it, its max_length and its resolved training settings (what `afa train --settings` gets)."""
         read = self.readers()
         rows = [["dataset", "model", "method", "seed", "kind", *EVALUATIONS, "max_length", "settings"]]
-        for r, kind in self.runs():
+        for r, kind in self.runs(read):
             got = read[(r.dataset, r.model, r.method, r.seed)]
             rows.append([r.dataset, r.model, r.method, r.seed, kind, *(",".join(got.get(ev, [])) for ev in EVALUATIONS),
                          self.max_length(r.dataset, r.model),

@@ -76,7 +76,7 @@ rule evaluate_alignment:
         train_data=OUT + "/data/{dataset}",
         run=RUN,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k != "pairs"}),
+        settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k not in EVALUATIONS["alignment"].ignore}),
     log:
         OUT + "/logs/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.log",
     benchmark:
@@ -113,7 +113,7 @@ rule evaluate_probe:
         run=RUN,
         resources=ATTACK_RESOURCES,
         meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({**{k: v for k, v in PROBE.items() if k not in ("datasets", "seeds")},
+        settings=as_json({**{k: v for k, v in PROBE.items() if k not in EVALUATIONS["probe"].ignore},
                           "bootstrap_resamples": config.get("statistics", {}).get("bootstrap_resamples", 10000),
                           "bootstrap_seed": config.get("statistics", {}).get("bootstrap_seed", 0)}),
     log:

@@ -81,11 +81,7 @@ def read_settings(cls, name: str, settings: dict | None, ignore=()) -> dict:
     option and what it must be (a misspelt option would otherwise be ignored, silently)."""
     from afa.settings import check
 
-    given = {k: v for k, v in (settings or {}).items() if k not in ignore}
-    known = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise ValueError(f"unknown {name} setting {unknown[0]!r} (config: {name}); known: {', '.join(sorted(known))}")
+    given = settings_with_defaults(name, dataclasses.asdict(cls()), settings, ignore)
     obj = cls(**given)
     check(obj, name)
     return dataclasses.asdict(obj)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from afa.data import DataError
 from afa.evaluation import EVALUATIONS, settings_with_defaults
+from afa.evaluation.options import RECIPES  # the public name, here and in afa.evaluation.robustness
 
-RECIPES = ("deepwordbug", "pwws", "pruthi", "textfooler_offline")
 # the defaults are afa.evaluation.options.Robustness's (the one source: the schema and --settings' help read it)
 DEFAULTS = {**EVALUATIONS["robustness"].defaults(), "textfooler": {}}
 TEXTFOOLER_DEFAULTS = EVALUATIONS["robustness"].defaults()["textfooler"]
 TEXTFOOLER_KEYS = set(TEXTFOOLER_DEFAULTS)
 # keys of the config block that pick which runs are attacked, not how: not attack settings
-SELECTION = ("datasets", "methods", "models")
+SELECTION = EVALUATIONS["robustness"].ignore
 
 
 def check_settings(settings: dict | None) -> dict:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from afa.settings import MASKINGS, setting
 
+RECIPES = ("deepwordbug", "pwws", "pruthi", "textfooler_offline")  # TextAttack recipes (afa.evaluation.attacks)
+
 
 @dataclass
 class Deletion:
@@ -106,9 +108,8 @@ class TextFooler:
 class Robustness:
     """TextAttack attacks on n report-split examples per run (afa.evaluation.robustness)."""
 
-    recipes: list = setting(["deepwordbug", "pwws", "pruthi", "textfooler_offline"], "the attack recipes",
-                            type="array", minItems=1, uniqueItems=True,
-                            items={"enum": ["deepwordbug", "pwws", "pruthi", "textfooler_offline"]})
+    recipes: list = setting(list(RECIPES), "the attack recipes", type="array", minItems=1, uniqueItems=True,
+                            items={"enum": list(RECIPES)})
     n: int = setting(20, "report-split examples attacked per run", type="integer", minimum=1)
     sample: str = setting("first", "the first n examples | random: a draw of n with `seed`", enum=["first", "random"])
     seed: int = setting(0, "example i of a recipe is attacked under seed + i", type="integer", minimum=0)
