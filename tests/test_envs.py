@@ -58,16 +58,21 @@ def test_conda_envs_install_this_package_with_existing_extras():
 
 
 def test_every_rule_declares_a_conda_env_that_exists():
+    from afa.evaluation import EVALUATIONS
+
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         text = smk.read_text()
         # named rules, and rules made in a loop (`rule:` with `name:`, evaluate.smk's registry loop)
         n_rules = len(re.findall(r"^\s*rule( \w+)?:", text, re.M))
-        envs = re.findall(r'conda:\n\s+"([^"]+)"', text)
+        envs = re.findall(r'conda:\n\s+(f?)"([^"]+)"', text)
         # a `run:` rule runs in snakemake's own process (rule run_table), where conda cannot apply
         in_process = len(re.findall(r"^    run:$", text, re.M))
         assert len(envs) == n_rules - in_process, f"{smk.name}: every rule needs conda:"
-        for env in envs:
-            assert (smk.parent / env).resolve().exists(), f"{smk.name}: {env} missing"
+        for f, env in envs:
+            # the registry loop's: env/<extra>.yml of each evaluation's pip extra, else env/train.yml
+            for one in ([env.replace("{ev.extra or 'train'}", ev.extra or "train") for ev in EVALUATIONS.values()]
+                        if f else [env]):
+                assert (smk.parent / one).resolve().exists(), f"{smk.name}: {one} missing"
 
 
 def test_each_env_provides_what_its_rules_import():
@@ -114,3 +119,15 @@ def test_this_environment_runs_the_pinned_versions():
     wrong = {name: version(name) for name, req in requirements(PYPROJECT["optional-dependencies"]["replication"]).items()
              if not req.specifier.contains(version(name), prereleases=True)}
     assert not wrong, wrong
+
+
+def test_an_evaluations_extra_names_the_environment_that_installs_it():
+    """evaluate.smk runs an evaluation with a pip `extra` in env/<extra>.yml: that file must install the extra."""
+    from afa.evaluation import EVALUATIONS
+
+    for ev in EVALUATIONS.values():
+        if ev.extra:
+            assert ev.extra in PYPROJECT["optional-dependencies"], ev.name
+            env = yaml.safe_load((REPO / "env" / f"{ev.extra}.yml").read_text())
+            (spec,) = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+            assert ev.extra in re.search(r"\[([\w,]+)\]", spec)[1].split(","), f"env/{ev.extra}.yml lacks [{ev.extra}]"

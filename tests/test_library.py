@@ -339,6 +339,8 @@ def test_confidence_drop_and_unigram_masking_need_no_extra_arguments(tokenizer, 
 @pytest.mark.parametrize("bad, message", [({"K": 0}, "AFAConfig.K must be a positive integer"),
                                           ({"lamda": 1.0}, "AFAConfig: unknown setting 'lamda'"),
                                           ({"disc": {"heads": 3}}, "AFAConfig.disc.d_model"),
+                                          ({"disc": {"foo": 1}}, "AFAConfig.disc: unknown setting 'foo'; known: "),
+                                          ({"lambda_": float("nan")}, "AFAConfig.lambda must be a non-negative number, got nan"),
                                           ("K=3", "afa_config must be an AFAConfig or a dict")])
 def test_bad_afa_config_is_refused_naming_the_field(tokenizer, dataset, tmp_path, bad, message):
     with pytest.raises((ValueError, TypeError), match=message):

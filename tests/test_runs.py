@@ -157,3 +157,13 @@ def test_no_rule_file_selects_runs_itself():
     found += [f"{p.name}: {name}" for p in (REPO / "workflow").rglob("*.smk")
               for name in re.findall(r"\b(combos|per_model|control_seeds\]\s+for|ablation_combos)\(", p.read_text())]
     assert not found, found
+
+
+def test_every_evaluation_of_a_run_gets_its_rule_from_the_registry():
+    """No rule file writes out an evaluation's rule, except the discriminator study's (its cells are not
+    runs); every other registered evaluation has the rule outputs evaluate.smk's loop needs."""
+    from afa.evaluation import EVALUATIONS
+
+    written = {name for p in (REPO / "workflow").rglob("*.smk") for name in re.findall(r"^rule evaluate_(\w+):", p.read_text(), re.M)}
+    assert written == {"disc_study"}
+    assert {name for name, ev in EVALUATIONS.items() if ev.rule_outputs is None} == {"disc_study"}

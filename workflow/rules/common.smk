@@ -40,6 +40,19 @@ def lexicon_input(wc):
     return {"lexicon": OUT + f"/data/{source}/lexicon.json"} if source else {}
 
 
+def probe_lexicon(wc):
+    """The polar words of a dataset the probe (or the discriminator study) reads: it must have them."""
+    source = RUNS.lexicon(wc.dataset)
+    if not source:
+        raise ValueError(f"config: the probe of {wc.dataset!r} needs its polar words; lexicons has no entry for it")
+    return OUT + f"/data/{source}/lexicon.json"
+
+
+# the bootstrap every per-run interval and report table uses (config `statistics`)
+STATS = config.get("statistics", {})
+BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
+
+
 def check_devices():
     """A CUDA device named in a train block, where this snakemake runs the jobs itself on a machine
     whose torch has none: say so now, not in the first train job (a cluster's nodes may have one)."""

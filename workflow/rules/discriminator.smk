@@ -3,7 +3,7 @@
 # each policy, at each seed, then probed on validation; the table and figure in notebooks/discriminator.py.
 # Its cells are the run table's (afa.runs.RunTable.disc_study); each reads one baseline run.
 
-STUDY = OUT + "/eval/disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}"
+STUDY = STEMS["disc_study"] = OUT + "/eval/disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}"
 
 
 def study_cell(wc):

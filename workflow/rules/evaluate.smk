@@ -1,128 +1,85 @@
-# Evaluation: accuracy and macro-F1 on the report split, with per-example predictions; token deletion;
+# Evaluation: one rule per evaluation of the registry (afa.evaluation.EVALUATIONS), made here from its
+# entry: accuracy and macro-F1 on the report split with per-example predictions; token deletion;
 # rationale alignment (a rationale dataset scored with models trained on any dataset); the mechanism
-# probe (does each reward prefer masking sentiment-bearing tokens? validation split, datasets with a lexicon).
-# accuracy and deletion get their rules from the evaluation registry (below); alignment and probe,
-# which read more than a run and its report split, are written out.
+# probe (does each reward prefer masking sentiment-bearing tokens? validation split, datasets with a
+# lexicon); TextAttack robustness. Which runs each is asked for is the run table's (afa.runs).
 import shlex
 
-from afa.evaluation import EVALUATIONS  # the registry: name, command flags, rule outputs
+from afa.evaluation import EVALUATIONS  # the registry: name, command flags, files, rule outputs
 
 
-
-def evaluation_settings(name, dataset, model):
-    """An evaluation's config block with its `overrides` entry for the dataset applied, then its
-    `model_overrides` entry for the model (deletion: an LLM's fewer passes)."""
-    block = dict(config.get(name) or {})
+def evaluation_settings(ev, dataset, model):
+    """An evaluation's config block less its run-selection keys (`ignore`), with its `overrides` entry
+    for the dataset applied, then its `model_overrides` entry for the model (deletion: an LLM's fewer
+    passes); a bootstrap its settings have and the block leaves out comes from `statistics`."""
+    block = {k: v for k, v in (config.get(ev.name) or {}).items() if k not in ev.ignore}
     by_dataset, by_model = block.pop("overrides", {}), block.pop("model_overrides", {})
-    return {**block, **by_dataset.get(dataset, {}), **by_model.get(model, {})}
+    settings = {**block, **by_dataset.get(dataset, {}), **by_model.get(model, {})}
+    return {**{k: v for k, v in BOOT.items() if k in ev.defaults()}, **settings}
 
 
-# The registry's evaluations of the standard shape (a trained run and its report split in; a result
-# JSON, the files of its `outputs` and a benchmark out; its `<name>:` block as --settings) get their
-# rule here: evaluate_<name>, writing eval/<name>/{dataset}/{model}/{method}/seed{seed}.json.
+def eval_stem(ev):
+    """A run's result of `ev` without its ending: eval/<name>/[<rationales>/]<dataset>/<model>/<method>/seed<seed>."""
+    return f"{ev.name}/" + ("{rationales}/" if ev.data == "rationales" else "") + "{dataset}/{model}/{method}/seed{seed}"
+
+
+# The files behind the registry's `inputs` flags: flag -> (the rule's input key, its file, the flag's
+# value; None: the file itself).
+FLAG_FILES = {
+    "--train-data": ("train", OUT + "/data/{dataset}/train.jsonl.gz", OUT + "/data/{dataset}"),
+    "--lexicon": ("lexicon", probe_lexicon, None),
+    "--resources": ("resources", ATTACK_RESOURCES + "/resources.json", ATTACK_RESOURCES),
+}
+
+
+def flags(output, files, wc=None, input=None):
+    """` --<flag> <file>` for each of an evaluation's `outputs` (rule output keys: the flags' names),
+    or, given the job's wildcards and input, for each of its `inputs` (FLAG_FILES)."""
+    if wc is None:
+        return "".join(f" --{key.replace('_', '-')} {shlex.quote(getattr(output, key))}" for key in files)
+    return "".join(f" {flag} {shlex.quote(value.format(**dict(wc.items())) if value else input[key])}"
+                   for flag, (key, _, value) in ((f, FLAG_FILES[f]) for f in files))
+
+
 # A rule made in a loop must bind the loop's evaluation through params (values, or default arguments
 # of lambdas): snakemake evaluates a `shell:` expression again when the job runs, in this file's
 # namespace, where `ev` is by then the loop's last evaluation. So the shell string is one constant.
-REGISTRY_SHELL = ("afa {params.name} --run {params.run:q} --data {params.data:q} --out {output.result:q}"
-                  "{params.outputs}{params.settings} --meta {params.meta:q} --log {log:q}")
-
-
-def output_flags(output, files):
-    """` --<flag> <file>` for each of an evaluation's `outputs` (rule output keys: the flags' names)."""
-    return "".join(f" --{key.replace('_', '-')} {shlex.quote(getattr(output, key))}" for key in files)
-
+REGISTRY_SHELL = ("OMP_NUM_THREADS={threads} afa {params.name} --run {params.run:q} --data {params.data:q}"
+                  " --out {output.result:q}{params.outputs}{params.inputs}{params.settings}"
+                  " --meta {params.meta:q} --log {log:q}")
+STEMS = {}  # evaluation -> its per-run result path without the ending (the report pages read them)
 
 for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
-    _files = {flag.lstrip("-").replace("-", "_"): end for (flag, _), end in zip(ev.outputs, ev.rule_outputs)}
-    _stem = OUT + f"/eval/{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}"
+    _outputs = {flag.lstrip("-").replace("-", "_"): end for (flag, _), end in zip(ev.outputs, ev.rule_outputs)}
+    _inputs = tuple(flag for flag, _ in ev.inputs)
+    _data = OUT + "/data/{" + ("rationales" if ev.data == "rationales" else "dataset") + "}"
+    _stem = STEMS[ev.name] = OUT + "/eval/" + eval_stem(ev)
 
     rule:
         name:
             f"evaluate_{ev.name}"
         input:
             **TRAINED,
-            test=OUT + "/data/{dataset}/test.jsonl.gz",
+            **{ev.split: f"{_data}/{ev.split}.jsonl.gz"},
+            **{FLAG_FILES[flag][0]: FLAG_FILES[flag][1] for flag in _inputs},
         output:
             result=_stem + ".json",
-            **{key: _stem + end for key, end in _files.items()},
+            **{key: _stem + end for key, end in _outputs.items()},
         params:
             name=ev.name,
-            data=OUT + "/data/{dataset}",
+            data=_data,
             run=RUN,
             meta=lambda wc: as_json(dict(wc.items())),
-            outputs=lambda wc, output, files=tuple(_files): output_flags(output, files),
-            settings=lambda wc, name=ev.name, takes=bool(ev.settings): (
-                " --settings " + shlex.quote(as_json(evaluation_settings(name, wc.dataset, wc.model))) if takes else ""),
+            outputs=lambda wc, output, files=tuple(_outputs): flags(output, files),
+            inputs=lambda wc, input, files=_inputs: flags(None, files, wc, input),
+            settings=lambda wc, ev=ev: (
+                " --settings " + shlex.quote(as_json(evaluation_settings(ev, wc.dataset, wc.model))) if ev.settings else ""),
         log:
-            OUT + f"/logs/evaluate_{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}.log",
+            OUT + f"/logs/evaluate_{eval_stem(ev)}.log",
         benchmark:
-            OUT + f"/benchmarks/evaluate_{ev.name}/{{dataset}}/{{model}}/{{method}}/seed{{seed}}.tsv",
+            OUT + f"/benchmarks/evaluate_{eval_stem(ev)}.tsv",
+        threads: config.get("threads", {}).get(ev.threads, 1) if ev.threads else 1
         conda:
-            "../../env/train.yml"
+            f"../../env/{ev.extra or 'train'}.yml"
         shell:
             REGISTRY_SHELL
-
-
-rule evaluate_alignment:
-    input:
-        **TRAINED,
-        test=OUT + "/data/{rationales}/test.jsonl.gz",
-        train=OUT + "/data/{dataset}/train.jsonl.gz",
-    output:
-        result=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.json",
-        examples=OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz",
-    params:
-        data=OUT + "/data/{rationales}",
-        train_data=OUT + "/data/{dataset}",
-        run=RUN,
-        meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({k: v for k, v in config.get("alignment", {}).items() if k not in EVALUATIONS["alignment"].ignore}),
-    log:
-        OUT + "/logs/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.log",
-    benchmark:
-        OUT + "/benchmarks/evaluate_alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}.tsv",
-    conda:
-        "../../env/train.yml"
-    shell:
-        "afa alignment --run {params.run:q} --data {params.data:q} --out {output.result:q} --examples {output.examples:q}"
-        " --train-data {params.train_data:q} --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"
-
-
-PROBE = config.get("probe") or {}
-
-
-def probe_lexicon(wc):
-    source = RUNS.lexicon(wc.dataset)
-    if not source:
-        raise ValueError(f"config: the probe of {wc.dataset!r} needs its polar words; lexicons has no entry for it")
-    return OUT + f"/data/{source}/lexicon.json"
-
-
-rule evaluate_probe:
-    input:
-        **TRAINED,
-        metrics=rules.train.output.metrics,
-        validation=OUT + "/data/{dataset}/validation.jsonl.gz",
-        lexicon=probe_lexicon,
-        resources=ATTACK_RESOURCES + "/resources.json",
-    output:
-        result=OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.json",
-        examples=OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}.examples.jsonl.gz",
-    params:
-        data=OUT + "/data/{dataset}",
-        run=RUN,
-        resources=ATTACK_RESOURCES,
-        meta=lambda wc: as_json(dict(wc.items())),
-        settings=as_json({**{k: v for k, v in PROBE.items() if k not in EVALUATIONS["probe"].ignore},
-                          "bootstrap_resamples": config.get("statistics", {}).get("bootstrap_resamples", 10000),
-                          "bootstrap_seed": config.get("statistics", {}).get("bootstrap_seed", 0)}),
-    log:
-        OUT + "/logs/evaluate_probe/{dataset}/{model}/{method}/seed{seed}.log",
-    benchmark:
-        OUT + "/benchmarks/evaluate_probe/{dataset}/{model}/{method}/seed{seed}.tsv",
-    conda:
-        "../../env/robustness.yml"
-    shell:
-        "afa probe --run {params.run:q} --data {params.data:q} --lexicon {input.lexicon:q}"
-        " --resources {params.resources:q} --out {output.result:q} --examples {output.examples:q}"
-        " --settings {params.settings:q} --meta {params.meta:q} --log {log:q}"

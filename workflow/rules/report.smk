@@ -1,29 +1,21 @@
 # Report: each notebook (jupytext percent .py in notebooks/) executed by papermill into OUT,
 # as .ipynb and HTML, with its table as CSV (and its figure as PNG).
 
-STATS = config.get("statistics", {})
-BOOT = {"bootstrap_resamples": STATS.get("bootstrap_resamples", 10000), "bootstrap_seed": STATS.get("bootstrap_seed", 0)}
 RENDER = ("afa render --notebook {input.notebook:q} --out {output.ipynb:q} --html {output.html:q}"
           " --parameters {params.parameters:q} --log {log:q}")
-# The per-run evaluation files the notebooks read (without their extension)
-ACCURACY = OUT + "/eval/accuracy/{dataset}/{model}/{method}/seed{seed}"
-ALIGNMENT = OUT + "/eval/alignment/{rationales}/{dataset}/{model}/{method}/seed{seed}"
-DELETION = OUT + "/eval/deletion/{dataset}/{model}/{method}/seed{seed}"
-ROBUSTNESS_RUN = OUT + "/eval/robustness/{dataset}/{model}/{method}/seed{seed}"
-PROBE_RUN = OUT + "/eval/probe/{dataset}/{model}/{method}/seed{seed}"
-TRAIN_METRICS = RUN + "/train_metrics.json"
 
 
-def read(page, evaluation, pattern):
-    """`pattern` for every run whose `evaluation` the report page reads (afa.runs.RunTable.read)."""
-    return RUNS.files(page, evaluation, pattern)
+def read(page, evaluation, ending):
+    """A file (the `ending` of its result path, afa.evaluation's registry via STEMS; `train`: of the run
+    folder) for every run whose `evaluation` the report page reads (afa.runs.RunTable.read)."""
+    return RUNS.files(page, evaluation, (RUN if evaluation == "train" else STEMS[evaluation]) + ending)
 
 
 rule main_table:
     input:
         notebook="notebooks/main_table.py",
-        metrics=read("main_table", "accuracy", ACCURACY + ".json"),
-        predictions=read("main_table", "accuracy", ACCURACY + ".predictions.csv"),
+        metrics=read("main_table", "accuracy", ".json"),
+        predictions=read("main_table", "accuracy", ".predictions.csv"),
     output:
         ipynb=OUT + "/main_table.ipynb",
         html=OUT + "/main_table.html",
@@ -43,7 +35,7 @@ rule main_table:
 rule deletion_curves:
     input:
         notebook="notebooks/deletion_curves.py",
-        results=read("deletion_curves", "deletion", DELETION + ".json"),
+        results=read("deletion_curves", "deletion", ".json"),
     output:
         ipynb=OUT + "/deletion_curves.ipynb",
         html=OUT + "/deletion_curves.html",
@@ -65,7 +57,7 @@ rule deletion_curves:
 rule rationale_table:
     input:
         notebook="notebooks/rationale_table.py",
-        results=read("rationale_table", "alignment", ALIGNMENT + ".json"),
+        results=read("rationale_table", "alignment", ".json"),
     output:
         ipynb=OUT + "/rationale_table.ipynb",
         html=OUT + "/rationale_table.html",
@@ -85,7 +77,7 @@ rule rationale_table:
 rule attention_heatmaps:
     input:
         notebook="notebooks/attention_heatmaps.py",
-        examples=read("attention_heatmaps", "alignment", ALIGNMENT + ".examples.jsonl.gz"),
+        examples=read("attention_heatmaps", "alignment", ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/attention_heatmaps.ipynb",
         html=OUT + "/attention_heatmaps.html",
@@ -106,7 +98,7 @@ rule attention_heatmaps:
 rule signal_health:
     input:
         notebook="notebooks/signal_health.py",
-        metrics=read("signal_health", "train", TRAIN_METRICS),
+        metrics=read("signal_health", "train", "/train_metrics.json"),
     output:
         ipynb=OUT + "/signal_health.ipynb",
         html=OUT + "/signal_health.html",
@@ -128,7 +120,7 @@ rule signal_health:
 rule robustness_table:
     input:
         notebook="notebooks/robustness_table.py",
-        results=read("robustness_table", "robustness", ROBUSTNESS_RUN + ".json"),
+        results=read("robustness_table", "robustness", ".json"),
     output:
         ipynb=OUT + "/robustness_table.ipynb",
         html=OUT + "/robustness_table.html",
@@ -148,8 +140,8 @@ rule robustness_table:
 rule probe_table:
     input:
         notebook="notebooks/probe_table.py",
-        results=read("probe_table", "probe", PROBE_RUN + ".json"),
-        examples=read("probe_table", "probe", PROBE_RUN + ".examples.jsonl.gz"),
+        results=read("probe_table", "probe", ".json"),
+        examples=read("probe_table", "probe", ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/probe_table.ipynb",
         html=OUT + "/probe_table.html",
@@ -172,14 +164,14 @@ CLAIMS = RUNS.claims  # config `claims` over its defaults
 rule claims:
     input:
         notebook="notebooks/claims.py",
-        accuracy=read("claims", "accuracy", ACCURACY + ".json"),
-        predictions=read("claims", "accuracy", ACCURACY + ".predictions.csv"),
-        deletion=read("claims", "deletion", DELETION + ".json"),
-        alignment=read("claims", "alignment", ALIGNMENT + ".json"),
-        alignment_examples=read("claims", "alignment", ALIGNMENT + ".examples.jsonl.gz"),
-        robustness=read("claims", "robustness", ROBUSTNESS_RUN + ".json"),
-        robustness_examples=read("claims", "robustness", ROBUSTNESS_RUN + ".csv"),
-        train=read("claims", "train", TRAIN_METRICS),
+        accuracy=read("claims", "accuracy", ".json"),
+        predictions=read("claims", "accuracy", ".predictions.csv"),
+        deletion=read("claims", "deletion", ".json"),
+        alignment=read("claims", "alignment", ".json"),
+        alignment_examples=read("claims", "alignment", ".examples.jsonl.gz"),
+        robustness=read("claims", "robustness", ".json"),
+        robustness_examples=read("claims", "robustness", ".csv"),
+        train=read("claims", "train", "/train_metrics.json"),
     output:
         ipynb=OUT + "/claims.ipynb",
         html=OUT + "/claims.html",
@@ -209,8 +201,8 @@ rule claims:
 rule ablations:
     input:
         notebook="notebooks/ablations.py",
-        accuracy=read("ablations", "accuracy", ACCURACY + ".json"),
-        train=read("ablations", "train", TRAIN_METRICS),
+        accuracy=read("ablations", "accuracy", ".json"),
+        train=read("ablations", "train", "/train_metrics.json"),
     output:
         ipynb=OUT + "/ablations.ipynb",
         html=OUT + "/ablations.html",
@@ -234,8 +226,8 @@ rule ablations:
 rule discriminator:
     input:
         notebook="notebooks/discriminator.py",
-        results=read("discriminator", "disc_study", STUDY + ".json"),
-        examples=read("discriminator", "disc_study", STUDY + ".examples.jsonl.gz"),
+        results=read("discriminator", "disc_study", ".json"),
+        examples=read("discriminator", "disc_study", ".examples.jsonl.gz"),
     output:
         ipynb=OUT + "/discriminator.ipynb",
         html=OUT + "/discriminator.html",

@@ -42,10 +42,10 @@ rule train:
         " --settings {params.settings:q} {params.lexicon} --log {log:q}"
 
 
-# What an evaluation reads of a trained run (afa.models.load), as its rule's input: a file of a run
+# What an evaluation reads of a trained run (afa.models.load; the probe: its method), as its rule's input: a file of a run
 # deleted by hand makes the run train again, instead of "Nothing to be done" and a failing job later.
 TRAINED = {"weights": rules.train.output.weights, "spec": rules.train.output.spec,
-           "tokenizer": rules.train.output.tokenizer}
+           "tokenizer": rules.train.output.tokenizer, "metrics": rules.train.output.metrics}
 
 
 # Runs where snakemake runs: it fetches from PyPI, which cluster compute nodes often cannot reach.

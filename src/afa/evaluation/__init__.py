@@ -6,10 +6,10 @@ one dataclass (``afa/evaluation/options.py``), from which this table derives the
 dict, the command's ``--settings`` help and the config schema's block (``afa.config_check``); its
 per-example values are read by its module's ``values(file, metric)`` (``Evaluation.values``, which
 every notebook uses). The command line is built from this table without importing the modules, so
-``afa`` starts fast. An evaluation that reads a trained run and its report split and nothing else
-gets its rule from this table too (``rule_outputs``; workflow/rules/evaluate.smk): adding one is
-its module, its settings class and one entry here. One that reads more (a rationale dataset, a
-lexicon, NLTK data) has its rule written in workflow/rules/.
+``afa`` starts fast. An evaluation of one trained run gets its Snakemake rule from this table too
+(``rule_outputs``, ``data``, ``split``, ``inputs``, ``extra``, ``threads``;
+workflow/rules/evaluate.smk): adding one is its module, its settings class and one entry here. The
+discriminator study, whose cells are not runs, has its rule written out (workflow/rules/discriminator.smk).
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ class Evaluation:
     # The file name endings of `outputs` (after seed{seed}) in the rule this table writes; None: the
     # evaluation's rule is written by hand.
     rule_outputs: tuple[str, ...] | None = None
+    # what --data is: "run", the run's own dataset; "rationales", a rationale dataset that names the
+    # result's folder (eval/<name>/<rationales>/<dataset>/...), scored with runs trained on any dataset
+    data: str = "run"
+    split: str = "test"                        # the split of --data it reads
+    extra: str | None = None                   # the pip extra its module needs beyond the library's
+    threads: str | None = None                 # its key in the config's `threads` block; None: one thread
     values: bool = False                       # its module has `values(file, metric)`: per-example values
     # its config block is its settings (plus the `ignore` keys), generated into the schema; False: a
     # design block the schema writes out by hand (disc_study's variants and maskings make its settings)
@@ -42,6 +48,8 @@ class Evaluation:
     def __post_init__(self):
         if self.rule_outputs is not None and len(self.rule_outputs) != len(self.outputs):
             raise ValueError(f"evaluation {self.name!r}: rule_outputs needs one file ending per entry of outputs")
+        if self.data not in ("run", "rationales") or self.split not in ("train", "validation", "test"):
+            raise ValueError(f"evaluation {self.name!r}: data must be run or rationales, split train, validation or test")
 
     def run(self, args) -> None:
         """Run it from the command line's parsed `args`."""
@@ -124,11 +132,12 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
                                         "phrases are left out of the unseen_* scores)"),),
                settings=options.Alignment, ignore=("pairs",), values=True,
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.examples, a.settings, a.meta, a.device,
-                                            a.train_data)),
+                                            a.train_data),
+               rule_outputs=(".examples.jsonl.gz",), data="rationales"),
     Evaluation("probe", "mechanism probe: does each reward prefer masking sentiment-bearing tokens (validation split)",
                **PROBE_FILES,
                settings=options.Probe, ignore=("datasets", "seeds"),
-               call=probe_call),
+               call=probe_call, rule_outputs=(".examples.jsonl.gz",), split="validation", extra="robustness"),
     Evaluation("disc_study", "the discriminator study: train a D alone on masked copies of the train split "
                "(uniform or the run's attention), then probe it on validation; --run is a trained baseline",
                **PROBE_FILES,
@@ -139,5 +148,6 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
                inputs=(("--resources", "the NLTK data folder of prepare-attack-resources"),),
                settings=options.Robustness, ignore=("datasets", "methods", "models"), values=True,
                call=lambda m, a: m.evaluate(a.run, a.data, a.out, a.table, a.settings, a.meta, a.device,
-                                            resources=a.resources)),
+                                            resources=a.resources),
+               rule_outputs=(".csv",), extra="robustness", threads="robustness"),
 ]}
