@@ -1,6 +1,7 @@
 """The API reference: built from the docstrings by pdoc, warnings as errors (as CI builds it), and
 every public name of the library and the evaluation API documented."""
 
+import dataclasses
 import importlib
 import inspect
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 # the modules a researcher uses: the library and the evaluations as functions of a model
 API = ["afa.settings", "afa.method", "afa.trainer", "afa.hf", "afa.layers", "afa.tokens", "afa.objective",
-       "afa.discriminator", "afa.evaluate", "afa.evaluation.accuracy", "afa.evaluation.deletion",
+       "afa.discriminator", "afa.generator", "afa.evaluate", "afa.evaluation.accuracy", "afa.evaluation.deletion",
        "afa.evaluation.alignment"]
 
 
@@ -34,10 +35,11 @@ def test_every_public_name_has_a_docstring(module):
 
 def test_the_settings_document_every_field():
     from afa import AFAConfig, DiscConfig
+    from afa.settings import GeneratorConfig
 
-    for cls in (AFAConfig, DiscConfig):
+    for cls in (AFAConfig, DiscConfig, GeneratorConfig):
         doc = inspect.getdoc(cls)
-        for field in cls.__dataclass_fields__:
+        for field in (f.name for f in dataclasses.fields(cls)):
             assert f"- `{'lambda' if field == 'lambda_' else field}` (default" in doc, (cls.__name__, field)
 
 

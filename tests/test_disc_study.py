@@ -109,3 +109,13 @@ def test_afa_with_a_pretrained_d_trains_it_and_reloads_it_from_its_folder(tmp_pa
     assert torch.allclose(again.D(*x), afa.D(*x))
     with pytest.raises(ValueError, match="needs the target's tokenizer"):
         AFA(config, len(tok), 16, tok.mask_token_id, tok.pad_token_id)
+
+
+def test_generator_masking_trains_its_g_on_the_train_split_and_records_how_well_it_fills(trained):  # noqa: F811
+    g = {"d_model": 16, "layers": 1, "heads": 2, "d_ff": 32, "steps": 20}
+    a = study(trained, "gen", masking="generator", generator=g, steps=5)
+    b = study(trained, "gen2", masking="generator", generator=g, steps=5, seed=1)
+    G = a["train"]["generator"]
+    assert G["steps"] == 20 and G["held_out_tokens"] > 0 and 0 <= G["unigram_accuracy"] <= 1
+    assert G == {**b["train"]["generator"], "seconds": G["seconds"]}  # G's own seed: the same G in every cell
+    assert a["masking"] == "generator"

@@ -8,7 +8,7 @@ from conftest import REPO
 SRC = REPO / "src" / "afa"
 # AFA as a library: the maths, its settings and state, the Trainer, Hugging Face helpers, and the
 # layers and token helpers they share
-LIBRARY = {"objective", "discriminator", "method", "hf", "trainer", "settings", "layers", "tokens", "io"}
+LIBRARY = {"objective", "discriminator", "generator", "method", "hf", "trainer", "settings", "layers", "tokens", "io"}
 
 
 def afa_imports(module: str) -> set[str]:

@@ -336,6 +336,18 @@ def test_confidence_drop_and_unigram_masking_need_no_extra_arguments(tokenizer, 
     assert trainer.model.training  # classify put it back in train mode
 
 
+def test_generator_masking_trains_its_g_on_the_train_dataset_and_saves_it_with_d(tokenizer, dataset, tmp_path):
+    g = {"d_model": 16, "layers": 1, "heads": 2, "d_ff": 32, "steps": 5}
+    trainer = make_trainer(tokenizer, dataset, tmp_path, AFAConfig(K=2, M=2, masking="generator", generator=g,
+                                                                   disc=TINY_D))
+    assert trainer.afa.mlm is not None and trainer.afa.mlm.vocab_size >= len(tokenizer)
+    trainer.train()
+    (logged,) = [h for h in trainer.state.log_history if "loss" in h]
+    assert "disc_acc" in logged
+    trainer.save_model(str(tmp_path / "final"))
+    assert any(k.startswith("mlm.") for k in load_file(str(tmp_path / "final" / "afa.safetensors")))
+
+
 @pytest.mark.parametrize("bad, message", [({"K": 0}, "AFAConfig.K must be a positive integer"),
                                           ({"lamda": 1.0}, "AFAConfig: unknown setting 'lamda'"),
                                           ({"disc": {"heads": 3}}, "AFAConfig.disc.d_model"),

@@ -47,9 +47,11 @@ class AFA(nn.Module):
 
     def __init__(self, config: AFAConfig, vocab_size: int, max_length: int, mask_id: int, pad_id: int,
                  unigram: torch.Tensor | None = None, seed: int = 0, vocab: torch.Tensor | None = None,
-                 tokenizer=None, pieces: torch.Tensor | None = None):
+                 tokenizer=None, pieces: torch.Tensor | None = None, mlm=None):
         """`vocab`: the only ids D will read (see afa.discriminator; None: all `vocab_size`). A pretrained
-        D (`disc.kind`) needs the target's `tokenizer`, or the `pieces` table it was saved with."""
+        D (`disc.kind`) needs the target's `tokenizer`, or the `pieces` table it was saved with.
+        Masking generator needs `mlm`, a trained `afa.generator.MaskedLM` over the same vocabulary
+        (`afa.generator.train_mlm`); it is frozen and saved with AFA's state."""
         super().__init__()
         self.config = config
         self.mask_id, self.pad_id, self.seed = mask_id, pad_id, seed
@@ -57,6 +59,9 @@ class AFA(nn.Module):
         if config.masking == "unigram" and unigram is None:
             raise ValueError("AFAConfig.masking 'unigram' needs `unigram` (see unigram_distribution)")
         self.register_buffer("unigram", unigram if unigram is not None else torch.zeros(0))
+        if config.masking == "generator" and mlm is None:
+            raise ValueError("AFAConfig.masking 'generator' needs `mlm` (see afa.generator.train_mlm)")
+        self.mlm = mlm.requires_grad_(False).eval() if mlm is not None else None
         d = config.disc
         self.D = build_discriminator(d, vocab_size, max_length, vocab, tokenizer, pieces) if config.uses_discriminator else None
         # fused: one kernel over all of D (its 100 k-row embedding dominates; the per-tensor loop
@@ -89,7 +94,8 @@ class AFA(nn.Module):
         k = obj.mask_sizes(maskable, c.K, c.K_fraction)
         idx, valid, explored = obj.sample_masks(log_pi, maskable, c.K, c.M, c.eps, c.selection == "topk", g, k)
         X, att = obj.apply_masks(input_ids, attention_mask, idx, valid, self.mask_id, self.pad_id, c.masking,
-                                 self.unigram, g, *((continuation, obj.content_end(maskable)) if c.refill else ()))
+                                 self.unigram, g, *((continuation, obj.content_end(maskable)) if c.refill else (None, None)),
+                                 proposer=self.proposer)
         stats = {}
         if c.uses_discriminator:
             r, stats["disc_acc"] = self._rewards_from_D(input_ids, attention_mask, X, att, B)
@@ -122,6 +128,11 @@ class AFA(nn.Module):
         if accumulation != 1:
             L_adv = L_adv / accumulation
         return L_cls + self.config.lambda_ * L_adv, {"L_cls": L_cls.detach(), **stats}
+
+    @property
+    def proposer(self):
+        """apply_masks' proposer of masking generator (None otherwise)."""
+        return self.mlm.proposer(self.mask_id) if self.mlm is not None else None
 
     @torch.no_grad()
     def _rewards_from_D(self, ids, att, X, att_X, B):
@@ -210,7 +221,8 @@ class AFA(nn.Module):
         folder = Path(folder)
         write_json(folder / "afa_config.json", {"config": self.config.to_dict(), "vocab_size": self.vocab_size,
                                                 "max_length": self.max_length, "mask_id": self.mask_id,
-                                                "pad_id": self.pad_id, "seed": self.seed})
+                                                "pad_id": self.pad_id, "seed": self.seed,
+                                                **({"mlm_vocab_size": self.mlm.vocab_size} if self.mlm else {})})
         tensors = {k: v.detach().contiguous().clone() for k, v in self.state_dict().items() if torch.is_tensor(v)}
         with atomic_path(folder / "afa.safetensors") as tmp:
             save_file(tensors, str(tmp))
@@ -224,8 +236,14 @@ class AFA(nn.Module):
         if any(k.startswith("D.encoder.tok") for k in tensors):
             tensors.setdefault("D.vocab", torch.zeros(0, dtype=torch.long))  # saved before D kept a vocabulary
         stored = lambda key: tensors[key] if key in tensors and tensors[key].numel() else None  # empty: none
-        afa = cls(AFAConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], meta["mask_id"],
-                  meta["pad_id"], stored("unigram"), meta["seed"], stored("D.vocab"), pieces=stored("D.pieces"))
+        config = AFAConfig.from_dict(meta["config"])
+        mlm = None
+        if "mlm_vocab_size" in meta:  # masking generator: G's weights load below with the rest
+            from afa.generator import MaskedLM
+
+            mlm = MaskedLM(config.generator, meta["mlm_vocab_size"], meta["max_length"], tensors["mlm.banned"])
+        afa = cls(config, meta["vocab_size"], meta["max_length"], meta["mask_id"], meta["pad_id"], stored("unigram"),
+                  meta["seed"], stored("D.vocab"), pieces=stored("D.pieces"), mlm=mlm)
         # strict for the tensors (a renamed or missing D weight must not load as a random D);
         # only the extra state (optimizer, generator) is absent: a probe needs none of it
         missing, unexpected = afa.load_state_dict(tensors, strict=False)

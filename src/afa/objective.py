@@ -4,7 +4,8 @@ discriminator, its optimizer, the sampler's generator) lives in `afa.method.AFA`
 For each example X with attention row A (the target's pi over maskable tokens) draw M masks m of
 K tokens: with probability 1-eps by attention (Plackett-Luce sampling without replacement from
 pi, or the deterministic top-K), with probability eps K uniform tokens. The masked copy X~ has
-the chosen tokens replaced by [MASK], deleted, or replaced by a unigram draw. Deleted, a copy of a
+the chosen tokens replaced by [MASK], deleted, or replaced by a unigram draw or a small masked LM's
+(`generator`: a plausible word in context, so that D must notice meaning, not form). Deleted, a copy of a
 text the tokenizer cut can be refilled with the text's next tokens, one per deleted token, so that
 it is as long as its original (`refill`; otherwise D can tell a cut text's copies by length alone). The discriminator
 D sees X~ and outputs the logit z of D(X~) = P(masked). Reward, from z in log space:
@@ -142,9 +143,12 @@ def loss_cls(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int, mode: str = "replace",
                 unigram: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                continuation: torch.Tensor | None = None, content_end: torch.Tensor | None = None):
-    """The masked copies X~ [B*M, T]: chosen tokens replaced by `mask_id`, deleted, or replaced by
-    a draw from the `unigram` distribution over the vocabulary that is never the original token.
+                continuation: torch.Tensor | None = None, content_end: torch.Tensor | None = None,
+                proposer=None):
+    """The masked copies X~ [B*M, T]: chosen tokens replaced by `mask_id`, deleted, replaced by a
+    draw from the `unigram` distribution over the vocabulary that is never the original token, or
+    replaced by the `proposer`'s draws (masking generator: `afa.generator.MaskedLM.proposer`, called
+    with the copies, their attention, the chosen positions and `generator`).
 
     `continuation` [B, C] (`pad_id` where a text has none) and `content_end` [B] (the position after
     each text's last maskable token) refill deleted copies: each takes the text's next tokens past the
@@ -168,8 +172,13 @@ def apply_masks(input_ids, attention_mask, idx, valid, mask_id: int, pad_id: int
         if unigram is None:
             raise ValueError("masking 'unigram' needs the train split's unigram distribution")
         ids[hit] = unigram_draws(ids[hit], unigram, generator)
+    elif mode == "generator":
+        if proposer is None:
+            raise ValueError("masking 'generator' needs a proposer (afa.generator.MaskedLM.proposer)")
+        flat, flat_hit = ids.view(B * M, -1), hit.view(B * M, -1)
+        flat[flat_hit] = proposer(flat, att.view(B * M, -1), flat_hit, generator)
     else:
-        raise ValueError(f"unknown masking mode {mode!r}; use 'replace', 'delete' or 'unigram'")
+        raise ValueError(f"unknown masking mode {mode!r}; use 'replace', 'delete', 'unigram' or 'generator'")
     return ids.view(B * M, -1), att.view(B * M, -1)
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-MASKINGS = ("replace", "delete", "unigram")
+MASKINGS = ("replace", "delete", "unigram", "generator")
 REWARDS = ("detect", "deceive", "confidence_drop", "none")
 SELECTIONS = ("sample", "topk")
 EXPLORE_SCORINGS = ("mixture", "attention", "exclude")
@@ -36,16 +37,37 @@ def setting(default, doc: str, **schema):
 
 
 @dataclass
-class DiscConfig:
-    """The discriminator D: its own embeddings, `layers` Transformer blocks, mean pooling over real
-    tokens, a logit of P(masked). It never shares parameters with the target."""
+class EncoderConfig:
+    """A small Transformer encoder trained beside the target (D, G): its shape and its optimiser."""
 
-    d_model: int = setting(128, "width of D's embeddings and blocks (the claims grid: 64)", type="integer", minimum=1)
+    d_model: int = setting(128, "width of its embeddings and blocks (D in the claims grid: 64)", type="integer",
+                           minimum=1)
     layers: int = setting(1, "Transformer blocks", type="integer", minimum=1)
     heads: int = setting(4, "attention heads per block; must divide d_model", type="integer", minimum=1)
     d_ff: int = setting(512, "feed-forward width of each block", type="integer", minimum=1)
-    dropout: float = setting(0.1, "dropout in D's blocks", type="number", minimum=0, exclusiveMaximum=1)
-    lr: float = setting(1e-3, "D's AdamW learning rate", type="number", exclusiveMinimum=0)
+    dropout: float = setting(0.1, "dropout in its blocks", type="number", minimum=0, exclusiveMaximum=1)
+    lr: float = setting(1e-3, "its AdamW learning rate", type="number", exclusiveMinimum=0)
+
+    PREFIX: ClassVar[str] = "AFAConfig"
+
+    def __post_init__(self):
+        check(self, self.PREFIX)
+        if getattr(self, "kind", "scratch") == "scratch" and self.d_model % self.heads:
+            raise ValueError(f"{self.PREFIX}.d_model ({self.d_model}) must be divisible by "
+                             f"{self.PREFIX.split('.')[-1]}.heads ({self.heads})")
+
+    @classmethod
+    def from_dict(cls, settings: dict):
+        """From its config block; an unknown key is one line naming the known ones."""
+        unknown(cls, settings, cls.PREFIX)
+        return cls(**settings)
+
+
+@dataclass
+class DiscConfig(EncoderConfig):
+    """The discriminator D: its own embeddings, `layers` Transformer blocks, mean pooling over real
+    tokens, a logit of P(masked). It never shares parameters with the target."""
+
     attention: str = setting("eager", "eager: T x T probabilities with dropout, as the target | fused: one SDPA "
                              "kernel, no attention dropout (faster; afa.discriminator)", enum=list(ATTENTIONS))
     kind: str = setting("scratch", "scratch: D's own encoder of the fields above | pretrained: the encoder "
@@ -57,21 +79,32 @@ class DiscConfig:
     pretrained_layers: int | None = setting(None, "kind pretrained: its first k layers only (null: all)",
                                             type=["integer", "null"], minimum=1)
 
-    def __post_init__(self):
-        check(self, "AFAConfig.disc")
-        if self.kind == "scratch" and self.d_model % self.heads:
-            raise ValueError(f"AFAConfig.disc.d_model ({self.d_model}) must be divisible by disc.heads ({self.heads})")
-
-    @classmethod
-    def from_dict(cls, settings: dict) -> "DiscConfig":
-        """From a config's `disc` block; an unknown key is one line naming the known ones."""
-        unknown(cls, settings, "AFAConfig.disc")
-        return cls(**settings)
+    PREFIX: ClassVar[str] = "AFAConfig.disc"
 
     @classmethod
     def json_schema(cls) -> dict:
         """The JSON schema of D's settings: the config schema's `disc` block."""
         return json_schema(cls)
+
+
+@dataclass
+class GeneratorConfig(EncoderConfig):
+    """The generator G of masking `generator` (afa.generator): a small masked language model over the
+    target's vocabulary, trained alone on the train split, that proposes each masked token's
+    replacement from its top_k tokens there (never the original)."""
+
+    layers: int = setting(2, "Transformer blocks", type="integer", minimum=1)
+    d_ff: int = setting(256, "feed-forward width of each block", type="integer", minimum=1)
+    steps: int = setting(1000, "G's updates on the train split", type="integer", minimum=1)
+    batch_size: int = setting(64, "train texts per update", type="integer", minimum=1)
+    mask_rate: float = setting(0.15, "share of real tokens G learns to fill (BERT's 80/10/10 corruption)",
+                               type="number", exclusiveMinimum=0, maximum=1)
+    top_k: int = setting(10, "a replacement is drawn from G's top_k tokens at its position", type="integer",
+                         minimum=1)
+    seed: int = setting(0, "G's initial draw and batches: one seed, so every run on a dataset gets the same G",
+                        type="integer")
+
+    PREFIX: ClassVar[str] = "AFAConfig.generator"
 
 
 @dataclass
@@ -89,7 +122,9 @@ class AFAConfig:
                              type="number", minimum=0)
     M: int = setting(4, "masks per example; the baseline b is their mean reward", type="integer", minimum=2)
     masking: str = setting("delete", "what a masked token becomes: replace ([MASK], the paper's reading) | "
-                           "delete | unigram (a train-unigram token, never the original)", enum=list(MASKINGS))
+                           "delete | unigram (a train-unigram token, never the original) | generator (a draw "
+                           "from a small masked LM's top-k there, never the original: `generator`)",
+                           enum=list(MASKINGS))
     refill: bool = setting(False, "delete only: a copy of a text cut at max_length takes the text's next "
                            "tokens, one per deleted token, so it keeps its original's length", type="boolean")
     reward: str = setting("detect", "detect -log(1 - D) (the paper's) | deceive -log D | confidence_drop "
@@ -107,10 +142,13 @@ class AFAConfig:
     collapse_window: int = setting(200, "steps over which D's accuracy is watched (a warning near chance or "
                                    "near 100 %)", type="integer", minimum=1)
     disc: DiscConfig = setting(DiscConfig, "the discriminator D (DiscConfig)")
+    generator: GeneratorConfig = setting(GeneratorConfig, "masking generator: the masked LM G (GeneratorConfig)")
 
     def __post_init__(self):
         if isinstance(self.disc, dict):
             self.disc = DiscConfig.from_dict(self.disc)
+        if isinstance(self.generator, dict):
+            self.generator = GeneratorConfig.from_dict(self.generator)
         check(self, "AFAConfig")
         if self.refill and self.masking != "delete":
             raise ValueError(f"AFAConfig.refill must be a boolean, true only with masking 'delete' "
@@ -225,4 +263,5 @@ def _document(cls) -> None:
 
 
 _document(DiscConfig)
+_document(GeneratorConfig)
 _document(AFAConfig)

@@ -133,8 +133,15 @@ def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, 
     mask_id = models.mask_token_id(tokenizer)
     seen = {i for ids in (*train_ids, *other_ids) for i in ids} | set(tokenizer.all_special_ids) | {mask_id, tokenizer.pad_token_id}
     vocab = torch.tensor(sorted(i for i in seen if i is not None), dtype=torch.long)
+    mlm = None
+    if config.masking == "generator":  # G, trained here on the train split (its own seed: the same G for every run)
+        from afa.generator import train_mlm
+
+        mlm, stats = train_mlm(config.generator, train_ids, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id,
+                               tokenizer.all_special_ids, other_ids, device)
+        log.info("generator: %s", {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()})
     return AFA(config, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id, unigram, seed, vocab,
-               tokenizer).to(device)
+               tokenizer, mlm=mlm).to(device)
 
 
 def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:

@@ -42,11 +42,13 @@ class AFATrainer(Trainer):
     one update after each optimizer step. Its state is `self.afa` (an `afa.method.AFA`); see the module
     docstring for what it logs and how a checkpoint holds D."""
     def __init__(self, *args, afa_config: AFAConfig | dict | None = None, pooling: str | None = None,
-                 max_length: int | None = None, unigram: torch.Tensor | None = None, **kwargs):
+                 max_length: int | None = None, unigram: torch.Tensor | None = None, mlm=None, **kwargs):
         """Trainer's own arguments, plus: `afa_config` (an AFAConfig, or its dict form with "lambda");
         `pooling` "first" | "last" (default: from the model config, see afa.hf.default_pooling);
         `max_length`, the longest input D must read (default: the tokenizer's, else the model's);
-        `unigram` [V] for masking "unigram" (default: counted from train_dataset's input_ids)."""
+        `unigram` [V] for masking "unigram" (default: counted from train_dataset's input_ids);
+        `mlm` for masking "generator", an `afa.generator.MaskedLM` over the tokenizer's vocabulary
+        (default: trained here on train_dataset's input_ids under `afa_config.generator`)."""
         config = as_config(afa_config)  # bad settings fail here, before the Trainer sets up devices
         if pooling is not None and pooling not in POOLINGS:
             raise ValueError(f"AFATrainer: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
@@ -70,8 +72,11 @@ class AFATrainer(Trainer):
         self.max_length = max_length or longest_input(tokenizer, model.config)
         if config.masking == "unigram" and unigram is None:
             unigram = unigram_from(self.train_dataset, vocab_size, tokenizer.all_special_ids)
+        if config.masking == "generator" and mlm is None:
+            mlm = mlm_from(self.train_dataset, config, vocab_size, self.max_length, mask_id, tokenizer)
         self.afa = AFA(config, vocab_size, self.max_length, tokenizer.pad_token_id if mask_id is None else mask_id,
-                       tokenizer.pad_token_id, unigram, seed=self.args.seed, tokenizer=tokenizer).to(self.args.device)
+                       tokenizer.pad_token_id, unigram, seed=self.args.seed, tokenizer=tokenizer,
+                       mlm=mlm).to(self.args.device)
         self.pooling = pooling or default_pooling(model.config)
         self.special_ids = tokenizer.all_special_ids
         self.attention_tracker = track_attention(model)
@@ -224,3 +229,15 @@ def unigram_from(dataset, vocab_size: int, special_ids) -> torch.Tensor:
     if dataset is None or not hasattr(dataset, "__len__"):
         raise ValueError("AFATrainer: masking 'unigram' needs unigram= or a sized train_dataset with input_ids")
     return unigram_distribution([list(x["input_ids"]) for x in dataset], vocab_size, special_ids)
+
+
+def mlm_from(dataset, config: AFAConfig, vocab_size: int, max_length: int, mask_id, tokenizer):
+    """masking 'generator''s G, trained on the train split's input_ids (afa.generator.train_mlm)."""
+    from afa.generator import train_mlm
+
+    if dataset is None or not hasattr(dataset, "__len__"):
+        raise ValueError("AFATrainer: masking 'generator' needs mlm= or a sized train_dataset with input_ids")
+    G, stats = train_mlm(config.generator, [list(x["input_ids"]) for x in dataset], vocab_size, max_length, mask_id,
+                         tokenizer.pad_token_id, tokenizer.all_special_ids)
+    log.info("generator: %s", stats)
+    return G

@@ -11,7 +11,8 @@ none) on validation sentences with that D.
   ``attention`` (AFA's own sampler on the run's attention row: Plackett-Luce, eps exploration).
   The run (a trained baseline) gives the tokenizer, the attention row and the probe's target.
 - `disc`: any `afa.settings.DiscConfig` (width, blocks, learning rate, ...); `masking` and `refill`
-  as in `AFAConfig`.
+  as in `AFAConfig`; masking ``generator`` trains its G (`generator`: `afa.settings.GeneratorConfig`)
+  in the job, on the train split, with G's own seed: every cell of a dataset gets the same G.
 - A fixed budget, the same for every variant: `steps` updates of D on batches of `batch_size`
   train texts (a seeded draw with replacement of the first `max_train` rows, or all).
 
@@ -51,7 +52,8 @@ def check_settings(settings: dict | None) -> dict:
 def afa_settings(s: dict) -> dict:
     """The AFA whose D-side the study runs: M = 2 (D trains on the first copy), no policy term."""
     return {"K": s["K"], "M": 2, "eps": 1.0 if s["policy"] == "uniform" else s["eps"], "masking": s["masking"],
-            "refill": s["refill"], "lambda": 0.0, "entropy_weight": 0.0, "reward": "detect", "disc": s["disc"]}
+            "refill": s["refill"], "lambda": 0.0, "entropy_weight": 0.0, "reward": "detect", "disc": s["disc"],
+            "generator": s["generator"]}
 
 
 def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_length: int, s: dict, device,
@@ -105,7 +107,9 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
     afa.D.eval()
     unigram = afa.unigram if afa.unigram.numel() else None
     summary, examples = probe_mod.probe(target, tokenizer, val_rows, polar, neutral, tagger, max_length, s["masking"],
-                                        afa.D, unigram, s["probe"], device, s["refill"])
+                                        afa.D, unigram, s["probe"], device, s["refill"], afa.proposer)
+    if afa.mlm is not None:  # masking generator: how well G fills a masked token, against the most frequent one
+        trained["generator"] = afa.mlm.train_stats
     result = {**(meta or {}), "split": "validation", "train": trained, **summary, "settings": s}
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)

@@ -56,7 +56,8 @@ class Probe:
                       items={"type": "integer", "minimum": 1})
     seed: int = setting(0, "seeds the sentence draw and, per K and sentence, every mask", type="integer", minimum=0)
     masking_for_baseline: str = setting("delete", "masking of a baseline's copies (confidence_drop only; AFA runs "
-                                        "use their own masking)", enum=list(MASKINGS))
+                                        "use their own masking; a baseline has no generator)",
+                                        enum=[m for m in MASKINGS if m != "generator"])
     batch_size: int = setting(64, "copies per forward pass", type="integer", minimum=1)
     bootstrap_resamples: int = setting(10000, "resamples of the per-run intervals over sentences", type="integer",
                                        minimum=1)
@@ -71,6 +72,8 @@ class DiscStudy:
     masking: str = setting("delete", "how a copy is made (AFAConfig.masking)", enum=list(MASKINGS))
     refill: bool = setting(False, "delete only: a cut text's copy takes its next tokens (AFAConfig.refill)",
                            type="boolean")
+    generator: dict = setting({}, "masking generator: G's settings (AFAConfig.generator; trained in the job on the "
+                              "train split, the same G in every cell of a dataset)", type="object")
     policy: str = setting("uniform", "uniform: K maskable tokens at random | attention: AFA's sampler on the run's "
                           "attention row", enum=["uniform", "attention"])
     K: int = setting(3, "tokens per training mask", type="integer", minimum=1)

@@ -214,7 +214,7 @@ def choose_masks(s: Sentence, K: int, seed: int) -> dict[str, list[int]] | str:
 @torch.no_grad()
 def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str, mask_id: int,
           unigram: torch.Tensor | None, generator: torch.Generator | None, batch_size: int, device,
-          refill: bool = False) -> dict:
+          refill: bool = False, proposer=None) -> dict:
     """{reward: array [N, len(MASKS)]} and, with D, its logits under "z"; columns in MASKS order."""
     z_all, drop_all = [], []
     for start in range(0, len(items), batch_size):
@@ -225,7 +225,8 @@ def score(items: list[tuple[Sentence, dict]], tokenizer, target, D, masking: str
         idx = torch.tensor([[m[c] for c in COPIES] for _, m in chunk], device=device)  # [B, copies, K]
         refilled = (batch["continuation"], obj.content_end(batch["maskable"])) if refill else ()
         X, att_X = obj.apply_masks(ids, att, idx, torch.ones_like(idx, dtype=torch.bool), mask_id,
-                                   tokenizer.pad_token_id, masking, unigram, generator, *refilled)
+                                   tokenizer.pad_token_id, masking, unigram, generator, *(refilled or (None, None)),
+                                   proposer=proposer)
         B = len(chunk)
         with autocast(device):
             logits = target(ids, att).logits.float()
@@ -292,14 +293,17 @@ def discriminator_accuracy(z: np.ndarray) -> dict:
 
 def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str], tagger: Tagger, max_length: int,
           masking: str, D=None, unigram: torch.Tensor | None = None, settings: dict | None = None,
-          device="cpu", refill: bool = False) -> tuple[dict, list[dict]]:
+          device="cpu", refill: bool = False, proposer=None) -> tuple[dict, list[dict]]:
     """(summary, per-example rows) of one target (and its D, if any) on `rows` (held-out sentences);
-    `refill`: deleted copies take the text's next tokens past the cut, as the run's D saw them."""
+    `refill`: deleted copies take the text's next tokens past the cut, as the run's D saw them;
+    `proposer`: masking generator's (afa.method.AFA.proposer)."""
     s = check_settings(settings)
     if masking not in MASKINGS:
         raise ValueError(f"unknown masking {masking!r}; use one of {', '.join(MASKINGS)}")
     if masking == "unigram" and unigram is None:
         raise ValueError("masking 'unigram' needs the train split's unigram distribution")
+    if masking == "generator" and proposer is None:
+        raise ValueError("masking 'generator' needs the run's generator (afa.method.AFA.proposer)")
     if refill and masking != "delete":
         raise ValueError(f"refill is a deletion option; the masking is {masking!r}")
     # a seeded subset, the same for every run, so runs are compared on the same sentences
@@ -308,7 +312,7 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
     sentences = read_sentences(tokenizer, rows, picked, max_length, polar, neutral, tagger,
                                max(s["K"]) if refill else 0)
     rewards = (["detect", "deceive"] if D is not None else []) + ["confidence_drop"]
-    generator = torch.Generator(device=device).manual_seed(s["seed"]) if masking == "unigram" else None
+    generator = torch.Generator(device=device).manual_seed(s["seed"]) if masking in ("unigram", "generator") else None
     mask_id = models.mask_token_id(tokenizer)
     kinds = collections.Counter(x.kind[p] or "other" for x in sentences for p in x.maskable)
 
@@ -326,7 +330,7 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
             per_K.append(entry)
             continue
         scored = score(items, tokenizer, target, D, masking, mask_id, unigram, generator, s["batch_size"], device,
-                       refill)
+                       refill, proposer)
         length = np.array([x.length for x, _ in items])
         groups = {"all": np.ones(len(items), dtype=bool)}
         if len(set(length)) > 1:  # split by length only where the split has both kinds
@@ -363,7 +367,8 @@ def probe(target, tokenizer, rows: list[dict], polar: set[str], neutral: set[str
 # ----------------------------------------------------------------------------- a trained run
 
 def load_adversary(run_dir: Path, masking_for_baseline: str, device):
-    """(D or None, masking, refill, unigram or None, what the run is) from a run folder."""
+    """(D or None, masking, refill, unigram or None, what the run is, masking generator's proposer or
+    None) from a run folder."""
     from afa.method import AFA, AFAConfig
 
     if (run_dir / "afa_config.json").exists():
@@ -372,7 +377,7 @@ def load_adversary(run_dir: Path, masking_for_baseline: str, device):
                                     "(an interrupted save? retrain the run)")
         afa = AFA.from_pretrained(run_dir, device)
         unigram = afa.unigram if afa.unigram.numel() else None
-        return afa.D, afa.config.masking, afa.config.refill, unigram, "afa"
+        return afa.D, afa.config.masking, afa.config.refill, unigram, "afa", afa.proposer
     metrics = run_dir / "train_metrics.json"
     method = read_json(metrics)["method"] if metrics.exists() else {"objective": "baseline"}
     if method.get("objective") == "afa":
@@ -380,8 +385,8 @@ def load_adversary(run_dir: Path, masking_for_baseline: str, device):
         config = AFAConfig.from_dict(method)
         log.warning("%s: an AFA run without afa.safetensors (trained before D was saved): confidence_drop only",
                     run_dir)
-        return None, config.masking, config.refill, None, "afa_without_saved_D"
-    return None, masking_for_baseline, False, None, "baseline"
+        return None, config.masking, config.refill, None, "afa_without_saved_D", None
+    return None, masking_for_baseline, False, None, "baseline", None
 
 
 def open_validation(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, tagger: Tagger | None,
@@ -413,14 +418,14 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
     s = check_settings(settings)
     (polar, neutral), tagger, (tokenizer, model, spec, rows, device) = open_validation(
         run_dir, data_dir, lexicon, resources, tagger, device, "the probe")
-    D, masking, refill, unigram, kind = load_adversary(Path(run_dir), s["masking_for_baseline"], device)
+    D, masking, refill, unigram, kind, proposer = load_adversary(Path(run_dir), s["masking_for_baseline"], device)
     if masking == "unigram" and unigram is None:
         from afa.data import read_prepared
 
         train_ids = models.encode(tokenizer, [r["text"] for r in read_prepared(data_dir, "train")], spec["max_length"])
         unigram = unigram_distribution(train_ids, len(tokenizer), tokenizer.all_special_ids).to(device)
     summary, examples = probe(model, tokenizer, rows, polar, neutral, tagger, spec["max_length"], masking, D, unigram,
-                              s, device, refill)
+                              s, device, refill, proposer)
     result = {**(meta or {}), "run_kind": kind, "split": "validation", **summary, "settings": s}
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)
