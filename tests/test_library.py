@@ -352,7 +352,8 @@ def test_generator_masking_trains_its_g_on_the_train_dataset_and_saves_it_with_d
                                           ({"lamda": 1.0}, "AFAConfig: unknown setting 'lamda'"),
                                           ({"disc": {"heads": 3}}, "AFAConfig.disc.d_model"),
                                           ({"disc": {"foo": 1}}, "AFAConfig.disc: unknown setting 'foo'; known: "),
-                                          ({"lambda_": float("nan")}, "AFAConfig.lambda must be a non-negative number, got nan"),
+                                          ({"lambda_": float("nan")}, r"AFAConfig.lambda must be a non-negative number, got nan \(not a finite number\)"),
+                                          ({"lambda_": "0.5"}, "AFAConfig.lambda must be a non-negative number, got '0.5'"),
                                           ("K=3", "afa_config must be an AFAConfig or a dict")])
 def test_bad_afa_config_is_refused_naming_the_field(tokenizer, dataset, tmp_path, bad, message):
     with pytest.raises((ValueError, TypeError), match=message):

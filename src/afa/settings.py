@@ -239,7 +239,8 @@ def check(config, prefix: str) -> None:
                or (schema.get("type") == "integer" and (not isinstance(value, int) or isinstance(value, bool)))
                or any(True for _ in jsonschema.Draft202012Validator(schema).iter_errors(value)))
         if bad:
-            raise ValueError(f"{prefix}.{_key(f.name)} must be {describe(schema)}, got {value!r}")
+            why = " (not a finite number)" if isinstance(value, float) and not math.isfinite(value) else ""
+            raise ValueError(f"{prefix}.{_key(f.name)} must be {describe(schema)}, got {value!r}{why}")
 
 
 def unknown(cls, settings: dict, prefix: str) -> None:
