@@ -36,6 +36,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5, help="timed updates per variant and length (after one warm-up)")
     p.add_argument("--vocab", type=int, default=5000, help="GloVe words in the tokenizer")
     p.add_argument("--variants", nargs="*", help="only these variants of the config")
+    p.add_argument("--generator", action="store_true",
+                   help="also masking generator's G: seconds per G update (disc_study.generator's settings), "
+                        "which a generator cell pays `generator.steps` times before D's first update")
     args = p.parse_args()
     torch.set_num_threads(1)
     variants = yaml.safe_load(open(args.config))["disc_study"]["variants"]
@@ -51,7 +54,7 @@ def main() -> None:
         A = batch["attention_mask"].float()
         afas = {}
         for name, disc in variants.items():
-            s = {**{f: getattr(DiscStudy(), f) for f in ("K", "eps", "refill", "policy")}, "masking": args.masking,
+            s = {**{f: getattr(DiscStudy(), f) for f in ("K", "eps", "refill", "policy", "generator")}, "masking": args.masking,
                  "disc": disc}
             afas[name] = build_afa(afa_settings(s), tokenizer, ids, T, "cpu", 0)
         times = {name: [] for name in afas}
@@ -62,10 +65,32 @@ def main() -> None:
                 afa.discriminator_step()
                 if step:  # the first is a warm-up
                     times[name].append(time.perf_counter() - start)
+        if args.generator:
+            times["G update"] = generator_seconds(args, tokenizer, ids, T)
         first = statistics.median(next(iter(times.values())))
         for name, t in times.items():
             m = statistics.median(t)
             print(f"T={T:4d} {name:10s} {m:7.3f} s/update   x{m / first:5.1f} of {next(iter(times))}")
+
+
+def generator_seconds(args, tokenizer, ids, T) -> list[float]:
+    """Seconds per update of G on `ids` (each a timed train_mlm of a few updates, less its first)."""
+    from afa.generator import train_mlm
+    from afa.settings import GeneratorConfig
+
+    block = yaml.safe_load(open(args.config))["disc_study"].get("generator") or {}
+    out = []
+    for _ in range(args.steps):
+        config = GeneratorConfig(**{**block, "steps": 2, "batch_size": args.batch_size})
+        start = time.perf_counter()
+        train_mlm(GeneratorConfig(**{**block, "steps": 1, "batch_size": args.batch_size}), ids, len(tokenizer), T,
+                  models.mask_token_id(tokenizer), tokenizer.pad_token_id, tokenizer.all_special_ids)
+        one = time.perf_counter() - start
+        start = time.perf_counter()
+        train_mlm(config, ids, len(tokenizer), T, models.mask_token_id(tokenizer), tokenizer.pad_token_id,
+                  tokenizer.all_special_ids)
+        out.append(time.perf_counter() - start - one)  # the second update: set-up cost taken out
+    return out
 
 
 if __name__ == "__main__":

@@ -38,13 +38,19 @@ class MaskedLM(nn.Module):
         self.config, self.vocab_size, self.max_length = config, vocab_size, max_length
         self.encoder = Encoder(vocab_size, config.d_model, config.layers, config.heads, config.d_ff, max_length,
                                config.dropout)
+        # BERT's 0.02: the output layer is the embedding table, and with torch's N(0, 1) the first
+        # logits are so far apart that the softmax's gradients underflow to denormals (100x slower on CPU)
+        nn.init.normal_(self.encoder.tok.weight, std=0.02)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
         self.register_buffer("banned", torch.as_tensor(banned, dtype=torch.long))
 
-    def forward(self, input_ids, attention_mask) -> torch.Tensor:
-        """Logits over the vocabulary at every position [B, T, V]."""
+    def forward(self, input_ids, attention_mask, where: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits over the vocabulary at the True positions of `where` [n, V] (None: at every position,
+        [B, T, V]). Only where they are needed: the vocabulary projection is most of G's cost."""
         states, _ = self.encoder(input_ids, attention_mask)
-        return states @ self.encoder.tok.weight.T + self.bias
+        if where is not None:
+            states = states[where]
+        return F.linear(states, self.encoder.tok.weight, self.bias)
 
     @torch.no_grad()
     def propose(self, masked_ids, attention_mask, hit, original, generator=None) -> torch.Tensor:
@@ -52,7 +58,7 @@ class MaskedLM(nn.Module):
         order: a draw from G's top_k tokens at that position, `original` [n] and `banned` excluded."""
         was_training = self.training
         self.eval()
-        logits = self(masked_ids, attention_mask)[hit].float()  # [n, V]
+        logits = self(masked_ids, attention_mask, hit).float()  # [n, V]
         self.train(was_training)
         logits[:, self.banned] = float("-inf")
         logits.scatter_(1, original[:, None], float("-inf"))
@@ -114,8 +120,8 @@ def train_mlm(config: GeneratorConfig, train_ids: list[list[int]], vocab_size: i
         inputs, chosen = corrupt(ids, att, special.cpu(), mask_id, vocab.cpu(), config.mask_rate, g)
         if not chosen.any():
             continue
-        logits = G(inputs.to(device), att.to(device))
-        loss = F.cross_entropy(logits[chosen.to(device)].float(), ids.to(device)[chosen.to(device)])
+        chosen = chosen.to(device)
+        loss = F.cross_entropy(G(inputs.to(device), att.to(device), chosen).float(), ids.to(device)[chosen])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -145,7 +151,7 @@ def held_out_scores(G: MaskedLM, rows, special, mask_id: int, pad_id: int, most_
             chosen = real & (pos % 7 == j)
             if not chosen.any():
                 continue
-            logits = G(ids.masked_fill(chosen, mask_id), att)[chosen].float()
+            logits = G(ids.masked_fill(chosen, mask_id), att, chosen).float()
             logits[:, G.banned] = float("-inf")
             truth = ids[chosen]
             hits += int((logits.argmax(-1) == truth).sum())
