@@ -53,6 +53,17 @@ def test_the_readmes_claims_numbers_are_the_claims_tables():
     assert "<!-- claims-standing -->\n" + summary.standing(table) + "\n<!-- /claims-standing -->" in readme
 
 
+def test_the_results_pages_tables_are_the_report_csvs():
+    """docs/results.md's tables are generated from results/paper's CSVs (`afa claims-summary
+    --results-page docs/results.md`), one per report page: none missing, none stale."""
+    from afa import summary
+
+    page = (REPO / "docs" / "results.md").read_text()
+    assert all(f"<!-- {name} -->" in page for name in summary.RESULTS_BLOCKS)
+    assert summary.results_blocks(page, REPO / "results" / "paper") == page, \
+        "run `afa claims-summary --update README.md --results-page docs/results.md`"
+
+
 def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():
     import pandas as pd
 

@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     cs.add_argument("--csv", type=Path, default=Path("results/paper/claims.csv"))
     cs.add_argument("--probe", type=Path, default=Path("results/paper/probe_table.csv"))
     cs.add_argument("--update", type=Path, help="rewrite the blocks of this README in place (default: print them)")
+    cs.add_argument("--results-page", type=Path,
+                    help="also rewrite this page's results-* blocks (docs/results.md) from the CSVs beside --csv")
 
     s = sub.add_parser("make-sample", parents=[common], help="draw the embedded sample from a mirror (maintainers)")
     s.add_argument("--mirror", required=True, type=Path)
@@ -201,14 +203,16 @@ def run(args) -> None:
 
         from afa import summary
 
-        table, probe = pd.read_csv(args.csv), pd.read_csv(args.probe)
-        if args.update:
-            from afa.io import atomic_path
+        from afa.io import atomic_path
 
-            text = summary.readme_blocks(args.update.read_text(), table, probe)
-            with atomic_path(args.update) as tmp:
+        table, probe = pd.read_csv(args.csv), pd.read_csv(args.probe)
+        pages = [(args.update, lambda text: summary.readme_blocks(text, table, probe)),
+                 (args.results_page, lambda text: summary.results_blocks(text, args.csv.parent))]
+        for page, fill in [(page, fill) for page, fill in pages if page]:
+            text = fill(page.read_text())
+            with atomic_path(page) as tmp:
                 tmp.write_text(text)
-        else:
+        if not args.update and not args.results_page:
             print("\n\n".join(make(table, probe) for make in summary.README_BLOCKS.values()))
     elif args.step == "make-sample":
         from afa.sample import make_sample

@@ -1,7 +1,8 @@
-"""What the README says of the results, generated from the result CSVs (`afa claims-summary`):
-"Where the replication stands" and the claims table from results/paper/claims.csv, the mechanism
-probe's headline from probe_table.csv. tests/test_readme.py fails when the README's blocks differ
-from what these functions make of the committed CSVs, so no number there is typed by hand.
+"""What the README and docs/results.md say of the results, generated from the result CSVs (`afa
+claims-summary`): "Where the replication stands" and the claims table from results/paper/claims.csv,
+the mechanism probe's headline from probe_table.csv, and docs/results.md's one table per page
+(`RESULTS_BLOCKS`). tests/test_readme.py fails when a page's blocks differ from what these functions
+make of the committed CSVs, so no number there is typed by hand.
 
 Layer: report (beside afa.claims, whose table it reads).
 """
@@ -164,3 +165,124 @@ def fill_blocks(text: str, blocks: dict[str, str]) -> str:
 def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
     """`text` (a README) with each generated block made anew from the claims `table` and the `probe` table."""
     return fill_blocks(text, {name: make(table, probe) for name, make in README_BLOCKS.items()})
+
+
+# --- docs/results.md: one generated table per report page of results/paper --------------------------
+
+DATASET_NAMES = {"sst2": ("SST-2", "dev"), "imdb": ("IMDB", "test"), "agnews": ("AG News", "test")}
+
+
+def _setting(r, split: str | None = "report") -> str:
+    """"SST-2 dev / scratch": the dataset, the split (`report`: its report split; None: none), the model."""
+    name, report = DATASET_NAMES.get(r["dataset"], (r["dataset"], "test"))
+    split = report if split == "report" else split
+    return f"{name}{' ' + split if split else ''} / {r['model']}"
+
+
+def _markdown(rows: list[list], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v != v else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _vs(r, metric: str) -> str:
+    """`metric`'s paired difference to the baseline over seeds, with the seeds it won."""
+    d = r.get(f"{metric}_diff")
+    return "" if d is None or d != d or str(d) == "" else f"{d} ({r[f'{metric}_wins']} seeds)"
+
+
+def results_accuracy(t: pd.DataFrame) -> str:
+    return _markdown([[_setting(r), r["method"], r["accuracy"], r["seeds"], r["n_test"], _vs(r, "accuracy")]
+                      for _, r in t.iterrows()],
+                     ["setting", "method", "accuracy, mean ± sd [95 % t over seeds]", "seeds", "examples",
+                      "minus baseline (seeds higher)"])
+
+
+def results_deletion(t: pd.DataFrame) -> str:
+    return _markdown([[_setting(r), r["method"], r["aopc_comprehensiveness"], r["aopc_comprehensiveness_random"],
+                       r["aopc_sufficiency"], r["seeds"], _vs(r, "aopc_comprehensiveness")] for _, r in t.iterrows()],
+                     ["setting", "method", "comprehensiveness (AOPC)", "random tokens", "sufficiency", "seeds",
+                      "comprehensiveness minus baseline"])
+
+
+def results_alignment(t: pd.DataFrame) -> str:
+    return _markdown([[r["rationales"], f"{r['trained_on']} / {r['model']}", r["method"], r["auprc"], r["token_f1"],
+                       r["unseen_auprc"], r["seeds"], r["examples"], _vs(r, "auprc")] for _, r in t.iterrows()],
+                     ["rationales", "trained on / model", "method", "AUPRC", "token F1", "AUPRC, words never labelled "
+                      "in training", "seeds", "examples", "AUPRC minus baseline"])
+
+
+def results_robustness(t: pd.DataFrame) -> str:
+    return _markdown([[_setting(r), r["recipe"], r["method"], r["clean_accuracy"], r["accuracy_under_attack"],
+                       r["seeds"], r["n"], _vs(r, "accuracy_under_attack")] for _, r in t.iterrows()],
+                     ["setting", "attack", "method", "clean accuracy", "accuracy under attack", "seeds",
+                      "examples", "under attack minus baseline"])
+
+
+def results_ablations(t: pd.DataFrame) -> str:
+    f = lambda m, lo, hi: "" if m != m else f"{m:.1f} [{lo:.1f}, {hi:.1f}]"  # noqa: E731
+    g = lambda m, lo, hi: "" if m != m else f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"  # noqa: E731
+    return _markdown([[r["parameter"], _setting(r), str(r["label"]) + (" (default)" if r["default"] else ""),
+                       f(r["accuracy_mean"], r["accuracy_low"], r["accuracy_high"]), r["accuracy_seeds"], r["n_train"],
+                       g(r["diff_vs_default"], r["diff_low"], r["diff_high"])] for _, r in t.iterrows()],
+                     ["parameter", "setting", "value", "accuracy [95 % t over seeds]", "seeds", "train examples",
+                      "minus the default, paired by seed"])
+
+
+SIGNAL_SHOWN = {"disc_acc_late": "D accuracy, late third", "adv_sd_late": "sd of r - b, late third",
+                "attn_entropy_last": "attention entropy at the end (nats)", "polar_mass_last": "polar mass at the end",
+                "policy_term_mean": "policy term", "entropy_bonus_mean": "entropy bonus"}
+
+
+def results_signal(t: pd.DataFrame) -> str:
+    rows = []
+    for (dataset, model, method), g in t.groupby(["dataset", "model", "method"], sort=False):
+        cells = ["" if g[c].isna().all() else f"{g[c].mean():.3g}" for c in SIGNAL_SHOWN]
+        rows.append([_setting({"dataset": dataset, "model": model}, None), method, len(g), *cells])
+    return _markdown(rows, ["setting", "method", "seeds", *SIGNAL_SHOWN.values()])
+
+
+def results_probe(t: pd.DataFrame) -> str:
+    """The polar-vs-neutral rows of each run kind at its largest K, all sentences: the `detect` reward
+    AFA trains with, and the target's own confidence drop (the only one a baseline has)."""
+    hit = t[(t.comparison == "polar_vs_neutral") & (t.group == "all") & t.reward.isin(["detect", "confidence_drop"])]
+    hit = hit[hit.K == hit.groupby(["dataset", "model", "method"]).K.transform("max")]
+    return _markdown([[_setting(r, "validation"), r["method"], r["reward"], r["K"], r["seeds"], r["sentences"], r["share"],
+                       r["effect_size"], f"{r['p']:.2f}"] for _, r in hit.iterrows()],
+                     ["setting", "method", "reward", "K", "seeds", "sentences", "share of sentences, polar mask "
+                      "rewarded more", "effect size", "p"])
+
+
+def results_aa(t: pd.DataFrame) -> str:
+    from afa.claims import aa_rates
+
+    rows = []
+    for setting, g in t.groupby("setting", sort=False):
+        for _, r in aa_rates(g).iterrows():
+            rows.append([setting, int(g.seeds.iloc[0]), r["metric"], int(r["splits"]), f"{r['holds']:.3f}",
+                         f"{r['does not hold']:.3f}", f"{r['inconclusive']:.3f}"])
+    return _markdown(rows, ["setting", "seeds", "metric", "splits", "holds (false positive)", "does not hold",
+                            "inconclusive"])
+
+
+# block name -> (the CSV of results/paper it reads, the function that makes the block); the tables
+# whose cells are already text (a signed difference, "4/5") are read as text, as the notebook wrote them
+RESULTS_BLOCKS = {"results-accuracy": ("main_table.csv", results_accuracy),
+                  "results-deletion": ("deletion_curves.csv", results_deletion),
+                  "results-alignment": ("rationale_table.csv", results_alignment),
+                  "results-robustness": ("robustness_table.csv", results_robustness),
+                  "results-ablations": ("ablations.csv", results_ablations),
+                  "results-signal": ("signal_health.csv", results_signal),
+                  "results-probe": ("probe_table.csv", results_probe),
+                  "results-aa": ("aa_splits.csv", results_aa)}
+
+
+def results_blocks(text: str, folder) -> str:
+    """`text` (docs/results.md) with each of its RESULTS_BLOCKS made anew from the CSVs in `folder`."""
+    from pathlib import Path
+
+    text_tables = {"main_table.csv", "deletion_curves.csv", "rationale_table.csv", "robustness_table.csv"}
+    read = lambda csv: pd.read_csv(Path(folder) / csv, dtype=str, keep_default_na=False) if csv in text_tables \
+        else pd.read_csv(Path(folder) / csv)  # noqa: E731
+    return fill_blocks(text, {name: make(read(csv)) for name, (csv, make) in RESULTS_BLOCKS.items()
+                              if f"<!-- {name} -->" in text})
