@@ -42,7 +42,10 @@
 # `claims.not_testable` gives a dataset's reason). Every dataset a claim names gets its row.
 #
 # **Columns**: the paper-literal reading (`[MASK]` replacement, `detect` reward) and the live default
-# (README: the live-signal study), named by config `claims`. **A/A control**: the baseline's control
+# (README: the live-signal study), named by config `claims`; config `claims.extra_columns` adds a
+# column against the baseline in the rows where its method trained (entropy_only, afa_exact), and
+# `claims.contrasts` a column of one method minus another (D's own part of the live effect: the live
+# default minus entropy_only, the same bonus without D); their cells are secondary. **A/A control**: the baseline's control
 # seeds against its other seeds, through the same effect, p and Holm (its own family); it must not
 # be called significant. **Provenance**: every row lists the code of its results; a row never mixes
 # results (or models) made by different objective code: the notebook stops, naming the files.
@@ -55,6 +58,8 @@ robustness_files = []     # `afa robustness` JSONs (the .csv beside each is read
 train_metric_files = []   # train_metrics.json of the runs: the provenance of the code that trained them
 live = "afa"              # config claims.live
 paper_literal = "afa_paper"   # config claims.paper_literal
+extra_columns = {}        # config claims.extra_columns: column -> method, against the baseline where it trained
+contrasts = {}            # config claims.contrasts: column -> [method, reference], method minus reference
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
 same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
 not_testable = {}         # config claims.not_testable: dataset -> why its rows cannot be run here
@@ -77,7 +82,24 @@ import pandas as pd
 from afa import claims, tables
 from afa.data import get_spec
 
-COLUMNS = {"paper_literal": paper_literal, "live": live}
+COLUMNS = {"paper_literal": paper_literal, "live": live}  # every row has these two
+
+
+def columns(runs):
+    """A row's columns against the baseline: the two of every row, and each extra one whose method trained in it."""
+    return {**COLUMNS, **{c: m for c, m in extra_columns.items() if m in set(runs.method)}}
+
+
+def versus(head, runs, values, **kw):
+    """The row's cells: each column against the baseline (claims.compare), then each contrast whose two
+    methods trained in the row, its method against its reference, paired by seed."""
+    out = claims.compare(head, runs, columns(runs), values, **kw)
+    for c, (method, reference) in contrasts.items():
+        if {method, reference} <= set(runs.method):
+            out += claims.compare(head, runs, {c: method}, values, baseline=reference)
+    return out
+
+
 acc, dele, align, rob = (claims.load(f, train_metric_files, same_objective)
                          for f in (accuracy_files, deletion_files, alignment_files, robustness_files))
 if acc.empty and dele.empty and align.empty and rob.empty:
@@ -145,8 +167,8 @@ HEAD1 = {"claim": "1 accuracy", "claim_text": "AFA beats the baseline's accuracy
          "metric_kind": "accuracy", "direction": 1}
 mine = acc[acc.dataset.isin(claims.ACCURACY_DATASETS) & ~acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
-    cells += claims.compare({**HEAD1, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)}, runs, COLUMNS, correct,
-                            control_seeds=control_seeds)
+    cells += versus({**HEAD1, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)}, runs, correct,
+                    control_seeds=control_seeds)
 for dataset in claims.ACCURACY_DATASETS:
     if not (mine.dataset == dataset).any():
         cells += missing(HEAD1, dataset, report_split(dataset), "accuracy results")
@@ -165,10 +187,9 @@ HEAD2 = {"claim": "2 rationale alignment", "claim_text": "AFA's attention agrees
          "metric": "AUPRC", "metric_kind": "auprc", "direction": 1}
 KIND = {"eraser_movies": "ERASER movies val, human rationales", "sst_phrases": "SST dev word labels (proxy)"}
 for (rationales, dataset, model), runs in (align.groupby(["rationales", "dataset", "model"]) if len(align) else []):
-    cells += claims.compare({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}",
-                             "training": training(runs)},
-                            runs, COLUMNS, lambda r: tables.alignment_values(r.file, "auprc"),
-                            control_seeds=control_seeds)
+    cells += versus({**HEAD2, "setting": f"{KIND.get(rationales, rationales)} / trained on {dataset} / {model}",
+                     "training": training(runs)},
+                    runs, lambda r: tables.alignment_values(r.file, "auprc"), control_seeds=control_seeds)
 for rationales in KIND:
     if align.empty or not (align.rationales == rationales).any():
         cells += missing(HEAD2, rationales, KIND[rationales], "alignment results")
@@ -180,8 +201,8 @@ for (dataset, model), runs in (sst.groupby(["dataset", "model"]) if len(sst) els
         cells += claims.absent({**UNSEEN, "setting": setting}, COLUMNS, "not run (alignment files without unseen_* "
                                "scores: written before they existed, or a train split without one-word phrases)")
         continue
-    cells += claims.compare({**UNSEEN, "setting": setting, "training": training(runs)}, runs, COLUMNS,
-                            lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds)
+    cells += versus({**UNSEEN, "setting": setting, "training": training(runs)}, runs,
+                    lambda r: tables.alignment_values(r.file, "unseen_auprc"), control_seeds=control_seeds)
 if sst.empty:
     cells += claims.absent({**UNSEEN, "setting": "SST dev, words never labelled in training"}, COLUMNS,
                            "not run (no SST alignment results among the inputs)")
@@ -206,9 +227,9 @@ def comprehensiveness(runs):
 
 for (dataset, model), runs in (dele.groupby(["dataset", "model"]) if len(dele) else []):
     metric, values = comprehensiveness(runs)
-    cells += claims.compare({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric,
-                             "training": training(runs)},
-                            runs, COLUMNS, values, control_seeds=control_seeds)
+    cells += versus({**HEAD3, "setting": f"{report_split(dataset)} / {model}", "metric": metric,
+                     "training": training(runs)},
+                    runs, values, control_seeds=control_seeds)
 # the paper's faithfulness claim is ERASER's comprehensiveness on ERASER's movie reviews
 if dele.empty or not (dele.dataset == "eraser_movies").any():
     cells += missing({**HEAD3, "metric": "comprehensiveness"}, "eraser_movies", report_split("eraser_movies"),
@@ -237,9 +258,8 @@ HEAD5 = {"claim": "5 LLM", "claim_text": "AFA raises an LLM's accuracy (+12.6 %)
          "metric_kind": "accuracy", "direction": 1}
 mine = acc[acc.model.isin(LLM)] if len(acc) else acc
 for (dataset, model), runs in mine.groupby(["dataset", "model"]):
-    new = claims.compare({**HEAD5, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)},
-                         runs, COLUMNS, correct,
-                         control_seeds=control_seeds)
+    new = versus({**HEAD5, "setting": f"{report_split(dataset)} / {model}", "training": training(runs)},
+                 runs, correct, control_seeds=control_seeds)
     base = runs[(runs.method == claims.BASELINE) & ~runs.seed.isin(control_seeds)].accuracy.mean()
     for c in new:
         if not c["verdict"]:
@@ -261,9 +281,9 @@ HEAD6 = {"claim": "6 robustness (open)", "claim_text": "AFA is harder to attack 
          "metric_kind": "attack_accuracy", "direction": 1}
 for (dataset, model), runs in (rob.groupby(["dataset", "model"]) if len(rob) else []):
     for recipe in sorted({k for r in runs.recipes for k in r}):
-        cells += claims.compare({**HEAD6, "setting": f"{report_split(dataset)} / {model}",
-                                 "metric": f"accuracy under attack, {recipe}", "training": training(runs)},
-                                runs, COLUMNS, lambda r, x=recipe: tables.attack_values(r.file)[x])
+        cells += versus({**HEAD6, "setting": f"{report_split(dataset)} / {model}",
+                         "metric": f"accuracy under attack, {recipe}", "training": training(runs)},
+                        runs, lambda r, x=recipe: tables.attack_values(r.file)[x])
 if rob.empty:
     cells += claims.absent({**HEAD6, "setting": "report splits", "metric": "accuracy under attack"}, COLUMNS,
                            "not run (no robustness results among the inputs)")
@@ -376,8 +396,10 @@ table["Holm p < min"] = [f"{p:.4f}" if p == p else "" for p in table.p_below_hol
 claim_cells = table[table.column != "control"]
 SHOWN = ["effect [95 % CI]", "n", "family", "Holm p", "Holm p < min", "verdict"]
 wide = claim_cells.pivot(index=ROW, columns="column", values=SHOWN)
-wide = wide.swaplevel(axis=1).reindex(columns=[(c, f) for c in COLUMNS for f in SHOWN])
-wide.columns = pd.MultiIndex.from_tuples([(f"{c}: {COLUMNS[c]}", f) for c, f in wide.columns])
+SHOWN_COLUMNS = {**COLUMNS, **extra_columns, **{c: " - ".join(pair) for c, pair in contrasts.items()}}
+wide = wide.swaplevel(axis=1).reindex(columns=[(c, f) for c in SHOWN_COLUMNS if c in set(claim_cells.column)
+                                               for f in SHOWN])
+wide.columns = pd.MultiIndex.from_tuples([(f"{c}: {SHOWN_COLUMNS[c]}", f) for c, f in wide.columns])
 wide.reindex(pd.unique(claim_cells.set_index(ROW).index))
 
 # %% [markdown]

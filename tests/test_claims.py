@@ -534,3 +534,38 @@ def test_aa_split_rates_count_false_positives_and_can_find_them():
     shifted = claims.aa_split_table({"accuracy": ("accuracy", runs(0.2))}, {"accuracy": 0.005}, splits)
     assert shifted[shifted["first"] == "1 2 3 4 5"].verdict.iloc[0] == "holds"  # 6-10 against 1-5
     assert 0 < claims.aa_rates(shifted).set_index("metric").loc["accuracy", "holds"] < 0.2
+
+
+def test_extra_columns_and_contrasts_split_the_live_effect_where_their_runs_are(tmp_path):
+    """claims.extra_columns: entropy_only against the baseline, in the rows where it trained (SST-2 accuracy
+    only here); claims.contrasts: the live default minus entropy_only, D's own part. On a tree where the
+    live AFA gets 60 more of 400 right and entropy_only 40 of those 60, the two columns read 40 and 20."""
+    files = synthetic_tree(tmp_path)
+    for seed in range(1, 6):
+        live = pd.read_csv(tmp_path / "eval/accuracy/sst2/scratch/afa" / f"seed{seed}.predictions.csv")
+        base = pd.read_csv(tmp_path / "eval/accuracy/sst2/scratch/baseline" / f"seed{seed}.predictions.csv")
+        correct = live.correct.to_numpy().copy()
+        correct[np.flatnonzero((correct == 1) & (base.correct.to_numpy() == 0))[:20]] = 0
+        meta = {"dataset": "sst2", "model": "scratch", "method": "entropy_only", "seed": str(seed)}
+        f = result(tmp_path, "accuracy", meta, {"accuracy": float(correct.mean()), "n": 400})
+        live.assign(pred=correct, correct=correct).to_csv(str(f).replace(".json", ".predictions.csv"), index=False)
+        files["accuracy_files"].append(str(f))
+        train = tmp_path / "models/sst2/scratch/entropy_only" / f"seed{seed}" / "train_metrics.json"
+        train.parent.mkdir(parents=True, exist_ok=True)
+        train.write_text(json.dumps({"method": {**AFA, "reward": "none"}, "provenance": PROV, "train": {"epochs": 3},
+                                     "history": [{}] * 3}))
+        files["train_metric_files"].append(str(train))
+    settings = {**METHOD_SETTINGS, "entropy_only": {**AFA, "reward": "none"}}
+    r = render(tmp_path, files, method_settings=settings, extra_columns={"entropy_only": "entropy_only"},
+               contrasts={"d_part": ["afa", "entropy_only"]})
+    assert r.returncode == 0, r.stderr[-3000:]
+    t = claims_rows(tmp_path / "claims.csv")
+    assert float(t[("1 accuracy", "sst2 dev / scratch", "entropy_only")]["effect"]) == pytest.approx(40 / 400)
+    d = t[("1 accuracy", "sst2 dev / scratch", "d_part")]
+    assert float(d["effect"]) == pytest.approx(20 / 400) and d["method"] == "afa" and d["family"] == "secondary"
+    assert ("1 accuracy", "imdb test / scratch", "entropy_only") not in t  # not trained there: no cell
+    assert ("3 faithfulness", "sst2 dev / scratch", "d_part") not in t  # no entropy_only deletion results
+    from afa import summary
+
+    assert "| claim | setting | metric | paper_literal | live | entropy_only | d_part |" in summary.readme_table(
+        pd.read_csv(tmp_path / "claims.csv"))

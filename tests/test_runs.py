@@ -127,6 +127,9 @@ def test_max_length_and_threads_come_from_the_model_s_own_entry_first():
     ({"method_overrides": {"sst2": {"afaa": {"K": 1}}}}, "config: method_overrides.sst2 has an entry for 'afaa'"),
     ({"robustness": {"methods": ["afaa"]}}, "config: robustness.methods lists 'afaa'"),
     ({"claims": {"live": "afaa"}}, "config: claims.live is 'afaa', which method_settings does not define"),
+    ({"claims": {"extra_columns": {"entropy_only": "entropy_onyl"}}},
+     "config: claims.extra_columns.entropy_only is 'entropy_onyl', which method_settings does not define"),
+    ({"claims": {"contrasts": {"d_part": ["afa", "entropy"]}}}, "config: claims.contrasts.d_part is 'entropy'"),
     ({"claims": {"control_seeds": [2]}}, r"config: claims.control_seeds \[2\] are also seeds of 'sst2'"),
     ({"max_length": {"sst2": 64}}, "config: max_length has no entry for dataset 'imdb'"),
 ])
@@ -167,3 +170,9 @@ def test_every_evaluation_of_a_run_gets_its_rule_from_the_registry():
     written = {name for p in (REPO / "workflow").rglob("*.smk") for name in re.findall(r"^rule evaluate_(\w+):", p.read_text(), re.M)}
     assert written == {"disc_study"}
     assert {name for name, ev in EVALUATIONS.items() if ev.rule_outputs is None} == {"disc_study"}
+
+
+def test_the_claims_read_their_extra_columns_and_contrasts_methods():
+    c = config(claims={**BASE["claims"], "extra_columns": {"exact": "afa_delete_detect"},
+                       "contrasts": {"d_part": ["afa", "afa_unigram_detect"]}})
+    assert {"afa_delete_detect", "afa_unigram_detect"} <= set(RunTable(c).claims_methods())

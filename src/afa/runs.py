@@ -25,7 +25,8 @@ BASELINE = "baseline"
 # The abstract's accuracy claims: SST-2 dev, IMDB test, AG News test (the A/A control's datasets by default).
 ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 # config `claims` (config/schema.yaml documents each key)
-CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "control_seeds": [], "control_datasets": None,
+CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "extra_columns": {}, "contrasts": {},
+                   "control_seeds": [], "control_datasets": None,
                    "control_models": None, "same_objective": [], "not_testable": {}, "primary": [],
                    "recipe_chosen_on": {}, "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01,
                                                           "attack_accuracy": 0.01}}
@@ -256,10 +257,12 @@ class RunTable:
                 "policy": cell.policy, "seed": cell.seed}
 
     def claims_methods(self) -> list[str]:
-        """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4)."""
+        """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4),
+        its extra columns and the methods of its contrasts."""
         names = [BASELINE, self.claims["live"], self.claims["paper_literal"]]
         for m in names[1:]:
             names += k_variants(self.config["method_settings"], m)
+        names += [*self.claims["extra_columns"].values(), *(m for pair in self.claims["contrasts"].values() for m in pair)]
         return list(dict.fromkeys(names))
 
     def ablation_methods(self) -> list[str]:
@@ -456,9 +459,12 @@ class RunTable:
 
     def _check_claims(self):
         """The columns' methods exist, and the control seeds are not seeds the comparisons use."""
-        for key in ("live", "paper_literal"):
-            if self.claims[key] not in self.config["method_settings"]:
-                raise ValueError(f"config: claims.{key} is {self.claims[key]!r}, which method_settings does not "
+        named = [(f"claims.{key}", self.claims[key]) for key in ("live", "paper_literal")]
+        named += [(f"claims.extra_columns.{c}", m) for c, m in self.claims["extra_columns"].items()]
+        named += [(f"claims.contrasts.{c}", m) for c, pair in self.claims["contrasts"].items() for m in pair]
+        for where, method in named:
+            if method not in self.config["method_settings"]:
+                raise ValueError(f"config: {where} is {method!r}, which method_settings does not "
                                  f"define (defined: {', '.join(self.config['method_settings'])})")
         for ds in self.control_datasets():
             shared = sorted(set(self.claims["control_seeds"]) & {s for _, _, s in self.grid(ds)})

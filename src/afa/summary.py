@@ -49,8 +49,10 @@ def verdict_kind(verdict: str) -> str:
 
 def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
     """The claims table as README markdown: one line per claim row, a cell per column (accuracy in
-    points, x100), the primary cells in bold; the A/A control rows below."""
+    points, x100; `columns`, then any other the table has: config claims.extra_columns and contrasts),
+    the primary cells in bold; the A/A control rows below."""
     t = table.fillna({"verdict": "", "family": ""})
+    columns = [*columns, *(c for c in pd.unique(t.column) if c not in columns and c != "control")]
     rows = ["| claim | setting | metric | " + " | ".join(columns) + " |", "|---|---|---|" + "---|" * len(columns)]
     claim_cells = t[t.column != "control"]
     for key, g in claim_cells.groupby(["claim", "setting", "metric"], sort=False):
