@@ -420,8 +420,8 @@ claim_cells[ROW + ["column", "method", "family", "p", "p_below_min", "Holm p", "
 
 # %% [markdown]
 # ## Provenance of each row
-# `objective_sha`: hash of the objective's code (objective.py, method.py, discriminator.py) that wrote
-# the evaluation files; `train_objective_sha`: that of the code that trained the models (`unknown`
+# `objective_sha`: hash of the objective's code (afa.io.OBJECTIVE_CODE: the objective, its state, D,
+# the settings, the layers, G) that wrote the evaluation files; `train_objective_sha`: that of the code that trained the models (`unknown`
 # where a file predates the provenance field; `not given` without train_metrics.json). `commits`: the
 # distinct git commits of the evaluation files; `dirty`: one of them had uncommitted changes.
 

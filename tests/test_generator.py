@@ -97,3 +97,12 @@ def test_bad_generator_settings_are_one_line():
         AFAConfig(generator={"topk": 3})
     with pytest.raises(ValueError, match="AFAConfig.generator.top_k must be a positive integer, got 0"):
         AFAConfig(generator={"top_k": 0})
+
+
+def test_training_g_leaves_the_callers_random_stream_alone():
+    """G has its own seed: a D built after it draws as it would have without it (the study's D seeds differ)."""
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    train_mlm(GeneratorConfig(**{**TINY_G, "steps": 3}), corpus(), V, 16, MASK, PAD, SPECIAL)
+    assert torch.equal(torch.rand(3), expected)

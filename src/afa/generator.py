@@ -107,7 +107,19 @@ def train_mlm(config: GeneratorConfig, train_ids: list[list[int]], vocab_size: i
     vocab = counts.nonzero().squeeze(-1)  # random replacements: tokens of the train split
     if not len(vocab):
         raise ValueError("generator: the train split has no non-special token")
-    torch.manual_seed(config.seed)
+    # G's own seed, in a forked RNG: the caller's stream (the run's or the study cell's D) stays as it was
+    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        G, losses, seconds = _train(config, train_ids, vocab_size, max_length, mask_id, pad_id, special, vocab, device)
+    stats = {"steps": config.steps, "seconds": seconds, "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))}
+    if held_out:
+        stats.update(held_out_scores(G, held_out, special, mask_id, pad_id, int(counts.argmax()), device))
+    G.train_stats = stats
+    return G, stats
+
+
+def _train(config, train_ids, vocab_size, max_length, mask_id, pad_id, special, vocab, device):
+    """G and its losses after `config.steps` updates (the loop of train_mlm, under its seed)."""
     G = MaskedLM(config, vocab_size, max_length, special).to(device)
     opt = torch.optim.AdamW(G.parameters(), lr=config.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(config.seed)
@@ -129,13 +141,7 @@ def train_mlm(config: GeneratorConfig, train_ids: list[list[int]], vocab_size: i
         if (step + 1) % max(1, config.steps // 5) == 0:
             log.info("generator step %d/%d: masked-token loss %.3f", step + 1, config.steps,
                      sum(losses[-50:]) / len(losses[-50:]))
-    stats = {"steps": config.steps, "seconds": time.perf_counter() - start,
-             "loss": sum(losses[-50:]) / max(1, len(losses[-50:]))}
-    G.eval()
-    if held_out:
-        stats.update(held_out_scores(G, held_out, special, mask_id, pad_id, int(counts.argmax()), device))
-    G.train_stats = stats
-    return G, stats
+    return G.eval(), losses, time.perf_counter() - start
 
 
 @torch.no_grad()

@@ -134,8 +134,9 @@ def write_result(path, obj: dict) -> None:
 
 
 # the code whose change can change what AFA trains: its maths, its state, D, its settings' defaults
-# and checks (settings.py was part of method.py until 2026-12-05) and the layers D is built of
-OBJECTIVE_CODE = ("objective.py", "method.py", "discriminator.py", "settings.py", "layers.py")
+# and checks (settings.py was part of method.py until 2026-12-05), the layers D is built of, and the
+# generator G of masking generator
+OBJECTIVE_CODE = ("objective.py", "method.py", "discriminator.py", "settings.py", "layers.py", "generator.py")
 
 
 @functools.lru_cache(maxsize=1)
