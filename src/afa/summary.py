@@ -224,7 +224,7 @@ def results_robustness(t: pd.DataFrame) -> str:
 def results_ablations(t: pd.DataFrame) -> str:
     f = lambda m, lo, hi: "" if m != m else f"{m:.1f} [{lo:.1f}, {hi:.1f}]"  # noqa: E731
     g = lambda m, lo, hi: "" if m != m else f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"  # noqa: E731
-    return _markdown([[r["parameter"], _setting(r), str(r["label"]) + (" (default)" if r["default"] else ""),
+    return _markdown([[r["parameter"], _setting(r), (f"{r['label']:g}" if isinstance(r["label"], float) else str(r["label"])) + (" (default)" if r["default"] else ""),
                        f(r["accuracy_mean"], r["accuracy_low"], r["accuracy_high"]), r["accuracy_seeds"], r["n_train"],
                        g(r["diff_vs_default"], r["diff_low"], r["diff_high"])] for _, r in t.iterrows()],
                      ["parameter", "setting", "value", "accuracy [95 % t over seeds]", "seeds", "train examples",
