@@ -155,6 +155,23 @@ def test_an_outdir_with_shell_characters_runs_as_written_and_runs_nothing_else(w
     assert not list(workdir.rglob("PWNED"))
 
 
+@pytest.mark.slow
+def test_ag_news_four_classes_train_and_are_scored_from_the_sample(workdir):
+    """README command 1 leaves AG News out to stay short (config/config.yaml); its 4-class path runs here:
+    the sample's AG News split prepared, a baseline and an AFA run trained, accuracy and deletion scored."""
+    over = {"datasets": ["agnews"], "seeds": [1], "data": {"source": "sample", "max_train": 200, "max_test": 80},
+            "train": {"epochs": 1}, "threads": {"train": 1}, "claims": {"control_seeds": []}}
+    targets = [f"results/sample/eval/{e}/agnews/scratch/{m}/seed1.json" for e in ("accuracy", "deletion")
+               for m in ("baseline", "afa")]
+    r = snakemake(workdir, over, *targets)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for m in ("baseline", "afa"):
+        acc = json.loads((workdir / f"results/sample/eval/accuracy/agnews/scratch/{m}/seed1.json").read_text())
+        assert acc["n"] == 80 and 0 <= acc["accuracy"] <= 1
+        preds = list(csv.DictReader(open(workdir / f"results/sample/eval/accuracy/agnews/scratch/{m}/seed1.predictions.csv")))
+        assert {int(row["label"]) for row in preds} <= {0, 1, 2, 3} and len({row["label"] for row in preds}) > 2
+
+
 @pytest.mark.parametrize("lost", ["tokenizer", "afa_model.json"])
 def test_a_run_file_deleted_by_hand_trains_the_run_again(workdir, lost):
     """An evaluation reads the run's tokenizer/ and afa_model.json as well as its weights: with one
