@@ -122,14 +122,13 @@ def _train(config, train_ids, vocab_size, max_length, mask_id, pad_id, special, 
     """G and its losses after `config.steps` updates (the loop of train_mlm, under its seed)."""
     G = MaskedLM(config, vocab_size, max_length, special).to(device)
     opt = torch.optim.AdamW(G.parameters(), lr=config.lr, weight_decay=0.01)
-    g = torch.Generator().manual_seed(config.seed)
-    special, vocab = special.to(device), vocab.to(device)
+    g = torch.Generator().manual_seed(config.seed)  # the batches and corruption are drawn on the CPU
     start, losses = time.perf_counter(), []
     G.train()
     for step in range(config.steps):
         pick = torch.randint(len(train_ids), (config.batch_size,), generator=g).tolist()
         ids, att = pad([train_ids[i][:max_length] for i in pick], pad_id, "cpu")
-        inputs, chosen = corrupt(ids, att, special.cpu(), mask_id, vocab.cpu(), config.mask_rate, g)
+        inputs, chosen = corrupt(ids, att, special, mask_id, vocab, config.mask_rate, g)
         if not chosen.any():
             continue
         chosen = chosen.to(device)

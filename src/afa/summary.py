@@ -171,14 +171,16 @@ def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
 
 # --- docs/results.md: one generated table per report page of results/paper --------------------------
 
-DATASET_NAMES = {"sst2": ("SST-2", "dev"), "imdb": ("IMDB", "test"), "agnews": ("AG News", "test")}
+DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "agnews": "AG News"}
 
 
 def _setting(r, split: str | None = "report") -> str:
-    """"SST-2 dev / scratch": the dataset, the split (`report`: its report split; None: none), the model."""
-    name, report = DATASET_NAMES.get(r["dataset"], (r["dataset"], "test"))
-    split = report if split == "report" else split
-    return f"{name}{' ' + split if split else ''} / {r['model']}"
+    """"SST-2 dev / scratch": the dataset, the split (`report`: its report split, from the dataset
+    registry; None: none), the model."""
+    from afa.data import get_spec
+
+    split = get_spec(r["dataset"]).mirror_splits["test"] if split == "report" else split
+    return f"{DATASET_NAMES.get(r['dataset'], r['dataset'])}{' ' + split if split else ''} / {r['model']}"
 
 
 def _markdown(rows: list[list], header: list[str]) -> str:
@@ -224,7 +226,8 @@ def results_robustness(t: pd.DataFrame) -> str:
 def results_ablations(t: pd.DataFrame) -> str:
     f = lambda m, lo, hi: "" if m != m else f"{m:.1f} [{lo:.1f}, {hi:.1f}]"  # noqa: E731
     g = lambda m, lo, hi: "" if m != m else f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"  # noqa: E731
-    return _markdown([[r["parameter"], _setting(r), (f"{r['label']:g}" if isinstance(r["label"], float) else str(r["label"])) + (" (default)" if r["default"] else ""),
+    label = lambda r: f"{r['label']:g}" if isinstance(r["label"], float) else str(r["label"])  # noqa: E731
+    return _markdown([[r["parameter"], _setting(r), label(r) + (" (default)" if r["default"] else ""),
                        f(r["accuracy_mean"], r["accuracy_low"], r["accuracy_high"]), r["accuracy_seeds"], r["n_train"],
                        g(r["diff_vs_default"], r["diff_low"], r["diff_high"])] for _, r in t.iterrows()],
                      ["parameter", "setting", "value", "accuracy [95 % t over seeds]", "seeds", "train examples",

@@ -32,13 +32,15 @@ FLAG_FILES = {
 }
 
 
-def flags(output, files, wc=None, input=None):
-    """` --<flag> <file>` for each of an evaluation's `outputs` (rule output keys: the flags' names),
-    or, given the job's wildcards and input, for each of its `inputs` (FLAG_FILES)."""
-    if wc is None:
-        return "".join(f" --{key.replace('_', '-')} {shlex.quote(getattr(output, key))}" for key in files)
+def output_flags(output, keys):
+    """` --<flag> <file>` for each of an evaluation's `outputs` (rule output keys: the flags' names)."""
+    return "".join(f" --{key.replace('_', '-')} {shlex.quote(getattr(output, key))}" for key in keys)
+
+
+def input_flags(wc, input, flags):
+    """` <flag> <value>` for each of an evaluation's `inputs` flags (FLAG_FILES: its file, or its folder)."""
     return "".join(f" {flag} {shlex.quote(value.format(**dict(wc.items())) if value else input[key])}"
-                   for flag, (key, _, value) in ((f, FLAG_FILES[f]) for f in files))
+                   for flag, (key, _, value) in ((f, FLAG_FILES[f]) for f in flags))
 
 
 # A rule made in a loop must bind the loop's evaluation through params (values, or default arguments
@@ -70,8 +72,8 @@ for ev in [e for e in EVALUATIONS.values() if e.rule_outputs is not None]:
             data=_data,
             run=RUN,
             meta=lambda wc: as_json(dict(wc.items())),
-            outputs=lambda wc, output, files=tuple(_outputs): flags(output, files),
-            inputs=lambda wc, input, files=_inputs: flags(None, files, wc, input),
+            outputs=lambda wc, output, keys=tuple(_outputs): output_flags(output, keys),
+            inputs=lambda wc, input, flags=_inputs: input_flags(wc, input, flags),
             settings=lambda wc, ev=ev: (
                 " --settings " + shlex.quote(as_json(evaluation_settings(ev, wc.dataset, wc.model))) if ev.settings else ""),
         log:
