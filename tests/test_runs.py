@@ -176,3 +176,16 @@ def test_the_claims_read_their_extra_columns_and_contrasts_methods():
     c = config(claims={**BASE["claims"], "extra_columns": {"exact": "afa_delete_detect"},
                        "contrasts": {"d_part": ["afa", "afa_unigram_detect"]}})
     assert {"afa_delete_detect", "afa_unigram_detect"} <= set(RunTable(c).claims_methods())
+
+
+def test_an_overlay_clears_the_extra_columns_with_null_not_with_an_empty_mapping(tmp_path):
+    """An empty mapping merges into the one before it and clears nothing (snakemake's overlays, and
+    config_check's, merge recursively): config/claims_finished.yaml resets them with null."""
+    named = tmp_path / "named.yaml"
+    named.write_text("claims: {extra_columns: {exact: afa_delete_detect}, contrasts: {d_part: [afa, afa_unigram_detect]}}\n")
+    for reset, cleared in (("{}", False), ("null", True)):
+        overlay = tmp_path / "reset.yaml"
+        overlay.write_text(f"claims: {{extra_columns: {reset}, contrasts: {reset}}}\n")
+        c = config_check.check([named, overlay], base=REPO / "config/config.yaml", schema=REPO / "config/schema.yaml")
+        methods = set(RunTable(c).claims_methods())
+        assert ({"afa_delete_detect", "afa_unigram_detect"} & methods == set()) is cleared

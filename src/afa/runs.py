@@ -114,8 +114,11 @@ def k_variants(method_settings: dict, live: str) -> dict[str, int]:
 
 
 def claims_settings(config: dict) -> dict:
-    """config `claims` over its defaults (min_effect key by key)."""
+    """config `claims` over its defaults (min_effect key by key; a null mapping is an empty one, so an
+    overlay can clear the extra columns that a config before it named)."""
     out = {**CLAIMS_DEFAULTS, **(config.get("claims") or {})}
+    for key in ("extra_columns", "contrasts"):
+        out[key] = out[key] or {}
     out["min_effect"] = {**CLAIMS_DEFAULTS["min_effect"], **(config.get("claims") or {}).get("min_effect", {})}
     return out
 
