@@ -32,6 +32,9 @@
 #   **random vs random**: the A/A control (50 % up to noise);
 # - **s/step**: wall seconds per D update (its reward pass, the masking, its update), one thread.
 #
+# Each D is probed after each budget of its training (`steps`: the disc_study block's probe_at and
+# steps), so a cell is read at every budget, not only at one chosen for cost.
+#
 # **meets_bar** (fixed before any result, issue 32): d above 0.3 with its interval above 0, and D's
 # accuracy between 0.6 and 0.95 (neither blind nor saturated). Where the masking leaves lengths
 # unequal (`delete` without refill), a D may read length: the random-vs-none and tail-vs-random
@@ -54,16 +57,19 @@ from afa.evaluation.probe import wins
 from afa.stats import seed_effect
 from afa.tables import load_runs
 
+# one row per cell, seed and budget: a file holds its D's probe after each budget (`budgets`: the
+# disc_study block's probe_at and steps, one training)
 runs = load_runs(result_files)
-CELL = ["dataset", "model", "variant", "masking", "policy"]
+runs = pd.DataFrame([{**r, **b, "steps": b["train"]["steps"]} for r in runs.to_dict("records") for b in r["budgets"]])
+CELL = ["dataset", "model", "variant", "masking", "policy", "steps"]
 REWARD = "detect"
 runs["s_per_step"] = [t["seconds_per_step"] for t in runs["train"]]
 runs["disc_acc"] = [t["disc_acc"] for t in runs["train"]]
 
 
-def examples(file):
+def examples(file, steps):
     with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
-        return [e for e in map(json.loads, fh) if e["skipped"] is None]
+        return [e for e in map(json.loads, fh) if e["skipped"] is None and e["steps"] == steps]
 
 
 ROWS = {"polar_vs_neutral": ("polar", "neutral"), "random_vs_none": ("random", "none"),
@@ -71,7 +77,7 @@ ROWS = {"polar_vs_neutral": ("polar", "neutral"), "random_vs_none": ("random", "
 diffs = {}  # (cell, K, comparison, seed) -> per-sentence reward differences, indexed by sentence id
 probe_acc = []
 for _, r in runs.iterrows():
-    for e in examples(r["file"]):
+    for e in examples(r["file"], r["steps"]):
         for name, (first, second) in ROWS.items():
             diffs.setdefault((*r[CELL], e["K"], name, r.seed), {})[e["id"]] = (
                 e["rewards"][REWARD][first] - e["rewards"][REWARD][second])
@@ -120,15 +126,19 @@ table.round(3)
 
 # %% [markdown]
 # ## The test across variants
-# Effect size d of polar over POS-matched neutral masks (`detect`), mean over seeds with its 95 %
-# interval, per D variant and masking (one panel per dataset and probe K; the uniform policy's
-# cells, or the attention policy's where no uniform cell exists). The dotted line is the bar, 0.3.
+# Effect size d of polar over POS-matched neutral masks (`detect`) at AFA's K (the probe's largest),
+# mean over seeds with its 95 % interval, per D variant and masking: a row of panels per dataset, a
+# panel per budget (D's updates); the uniform policy's cells, or the attention policy's where no
+# uniform cell exists. The dotted line is the bar, 0.3.
 
 # %%
 shown = table[table.policy == ("uniform" if (table.policy == "uniform").any() else table.policy.iloc[0])]
-panels = list(shown.groupby(["dataset", "K"]))
-fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-for ax, ((dataset, K), g) in zip(axes[0], panels):
+shown = shown[shown.K == shown.K.max()]
+datasets, budgets = sorted(shown.dataset.unique()), sorted(shown.steps.unique())
+fig, axes = plt.subplots(len(datasets), len(budgets), figsize=(4.5 * len(budgets), 3.4 * len(datasets)),
+                         squeeze=False, sharey=True)
+for (dataset, steps), g in shown.groupby(["dataset", "steps"]):
+    ax = axes[datasets.index(dataset)][budgets.index(steps)]
     maskings, variants = sorted(g.masking.unique()), sorted(g.variant.unique())
     width = 0.8 / len(maskings)
     for j, m in enumerate(maskings):
@@ -140,7 +150,7 @@ for ax, ((dataset, K), g) in zip(axes[0], panels):
     ax.axhline(0, color="grey", lw=0.8)
     ax.axhline(0.3, color="grey", lw=0.8, ls=":")
     ax.set_xticks(range(len(variants)), variants)
-    ax.set_title(f"{dataset}, K={K}")
+    ax.set_title(f"{dataset}, {steps} updates, K={g.K.iloc[0]}")
     ax.set_ylabel("effect size d, polar vs neutral")
 axes[0][0].legend(title="masking", fontsize=8)
 fig.tight_layout()

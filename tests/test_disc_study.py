@@ -119,3 +119,24 @@ def test_generator_masking_trains_its_g_on_the_train_split_and_records_how_well_
     assert G["steps"] == 20 and G["held_out_tokens"] > 0 and 0 <= G["unigram_accuracy"] <= 1
     assert G == {**b["train"]["generator"], "seconds": G["seconds"]}  # G's own seed: the same G in every cell
     assert a["masking"] == "generator"
+
+
+def test_probing_at_earlier_budgets_leaves_the_final_d_as_it_was(trained):  # noqa: F811
+    """probe_at: the same D probed after 4 and 8 of its 12 updates; D at 12 is the one trained without
+    the probes (their RNG draws are undone), and each budget has its row and its examples."""
+    import gzip
+
+    plain = study(trained, "plain", masking="unigram", steps=12, window=4)
+    staged = study(trained, "staged", masking="unigram", steps=12, window=4, probe_at=[4, 8])
+    assert [b["train"]["steps"] for b in staged["budgets"]] == [4, 8, 12]
+    assert staged["train"]["disc_acc"] == plain["train"]["disc_acc"]
+    assert json.dumps(staged["rows"]) == json.dumps(plain["rows"])
+    assert staged["budgets"][-1]["rows"] == staged["rows"] and staged["budgets"][0]["rows"] != staged["rows"]
+    with gzip.open(trained / "staged" / "d.examples.jsonl.gz", "rt") as fh:
+        steps = [json.loads(line)["steps"] for line in fh]
+    assert sorted(set(steps)) == [4, 8, 12] and steps.count(4) == steps.count(12)
+
+
+def test_a_budget_at_or_past_steps_is_one_line():
+    with pytest.raises(ValueError, match=r"disc_study.probe_at must name budgets below steps \(10\), got 10"):
+        check_settings({"steps": 10, "probe_at": [5, 10]})

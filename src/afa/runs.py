@@ -254,7 +254,8 @@ class RunTable:
         """What `afa disc_study --settings` gets for a cell (the study's keys the block sets, the rest
         afa.evaluation.disc_study's defaults)."""
         block = self.config["disc_study"]
-        shared = {k: block[k] for k in ("K", "eps", "steps", "batch_size", "max_train", "window", "probe", "generator")
+        shared = {k: block[k] for k in ("K", "eps", "steps", "probe_at", "batch_size", "max_train", "window", "probe",
+                                           "generator")
                   if k in block}
         return {**shared, "disc": block["variants"][cell.variant], **block["maskings"][cell.masking],
                 "policy": cell.policy, "seed": cell.seed}

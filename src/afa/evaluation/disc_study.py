@@ -14,11 +14,17 @@ none) on validation sentences with that D.
   as in `AFAConfig`; masking ``generator`` trains its G (`generator`: `afa.settings.GeneratorConfig`)
   in the job, on the train split, with G's own seed: every cell of a dataset gets the same G.
 - A fixed budget, the same for every variant: `steps` updates of D on batches of `batch_size`
-  train texts (a seeded draw with replacement of the first `max_train` rows, or all).
+  train texts (a seeded draw with replacement of the first `max_train` rows, or all). `probe_at`
+  names earlier budgets at which the same D is probed as well: what D sees can change with training
+  (on SST-2 a small D's preference for polar words appeared within 400 updates and was gone by
+  2,895), and one training to the largest budget costs less than one per budget. A probe leaves D's
+  training as it was (its RNG state is restored): D at `steps` is the same with or without them.
 
 The result holds D's running accuracy over its last `window` updates, the wall time per update (D's
 forward for the rewards, the masking and D's update: AFA's cost on D's side), and the probe's summary,
-rows and per-example rewards (the probe's own format). Layer: evaluation (uses afa.method, the probe).
+rows and per-example rewards (the probe's own format) at `steps`; `budgets` holds the same per budget
+(`probe_at` and `steps`), and each example row its budget (`steps`). Layer: evaluation (uses
+afa.method, the probe).
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ def check_settings(settings: dict | None) -> dict:
     from afa.settings import AFAConfig
 
     s = EVALUATIONS["disc_study"].check(settings)
+    late = [n for n in s["probe_at"] if n >= s["steps"]]
+    if late:
+        raise ValueError(f"disc_study.probe_at must name budgets below steps ({s['steps']}), got {late[0]}")
     AFAConfig.from_dict(afa_settings(s))  # D's settings, masking, K and eps: AFAConfig's checks and lines
     probe_mod.check_settings(s["probe"])
     return s
@@ -57,14 +66,22 @@ def afa_settings(s: dict) -> dict:
 
 
 def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_length: int, s: dict, device,
-                        continuation: list[list[int]] | None = None, other_ids=()):
-    """(AFA with its D trained under settings `s`, {steps, seconds, seconds_per_step, disc_acc})."""
+                        continuation: list[list[int]] | None = None, other_ids=(), at_budget=None):
+    """(AFA with its D trained under settings `s`, {steps, seconds, seconds_per_step, disc_acc}).
+    `at_budget(afa, trained)` is called after each of `s["probe_at"]`'s updates with the same record
+    so far; D's RNG streams are restored after it."""
     from afa.train import build_afa
 
     torch.manual_seed(s["seed"])
     afa = build_afa(afa_settings(s), tokenizer, train_ids, max_length, device, s["seed"], other_ids)
     draw = torch.Generator().manual_seed(s["seed"])
-    accuracy, start = [], time.perf_counter()
+    accuracy, start, paused = [], time.perf_counter(), 0.0
+
+    def record(steps):
+        seconds = time.perf_counter() - start - paused
+        return {"steps": steps, "seconds": seconds, "seconds_per_step": seconds / steps,
+                "disc_acc": float(torch.stack(accuracy[-s["window"]:]).mean())}
+
     target.eval()
     for step in range(s["steps"]):
         pick = torch.randint(len(train_ids), (s["batch_size"],), generator=draw).tolist()
@@ -80,9 +97,13 @@ def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_lengt
         if (step + 1) % max(1, s["steps"] // 10) == 0:
             log.info("step %d/%d: D accuracy %.3f over the last %d", step + 1, s["steps"],
                      float(torch.stack(accuracy[-s["window"]:]).mean()), min(len(accuracy), s["window"]))
-    seconds = time.perf_counter() - start
-    return afa, {"steps": s["steps"], "seconds": seconds, "seconds_per_step": seconds / s["steps"],
-                 "disc_acc": float(torch.stack(accuracy[-s["window"]:]).mean())}
+        if step + 1 in s["probe_at"] and at_budget is not None:
+            pause, was_training = time.perf_counter(), afa.D.training
+            with torch.random.fork_rng():
+                at_budget(afa, record(step + 1))
+            afa.D.train(was_training)
+            paused += time.perf_counter() - pause
+    return afa, record(s["steps"])
 
 
 def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
@@ -103,14 +124,23 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
     val_ids = models.encode(tokenizer, [r["text"] for r in val_rows], max_length)
     continuation = (models.continuations(tokenizer, [r["text"] for r in train_rows], train_ids, s["K"])
                     if s["refill"] else None)
-    afa, trained = train_discriminator(target, tokenizer, train_ids, max_length, s, device, continuation, val_ids)
-    afa.D.eval()
-    unigram = afa.unigram if afa.unigram.numel() else None
-    summary, examples = probe_mod.probe(target, tokenizer, val_rows, polar, neutral, tagger, max_length, s["masking"],
+    budgets, examples = [], []
+
+    def probe_now(afa, trained):
+        afa.D.eval()
+        unigram = afa.unigram if afa.unigram.numel() else None
+        summary, rows = probe_mod.probe(target, tokenizer, val_rows, polar, neutral, tagger, max_length, s["masking"],
                                         afa.D, unigram, s["probe"], device, s["refill"], afa.proposer)
+        budgets.append({"train": trained, **summary})
+        examples.extend({**row, "steps": trained["steps"]} for row in rows)
+
+    afa, trained = train_discriminator(target, tokenizer, train_ids, max_length, s, device, continuation, val_ids,
+                                       at_budget=probe_now)
+    probe_now(afa, trained)
     if afa.mlm is not None:  # masking generator: how well G fills a masked token, against the most frequent one
-        trained["generator"] = afa.mlm.train_stats
-    result = {**(meta or {}), "split": "validation", "train": trained, **summary, "settings": s}
+        for b in budgets:
+            b["train"]["generator"] = afa.mlm.train_stats
+    result = {**(meta or {}), "split": "validation", **budgets[-1], "budgets": budgets, "settings": s}
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)
     return result

@@ -79,6 +79,9 @@ class DiscStudy:
     K: int = setting(3, "tokens per training mask", type="integer", minimum=1)
     eps: float = setting(0.1, "policy attention: AFA's exploration rate", type="number", minimum=0, maximum=1)
     steps: int = setting(1000, "D's updates: the budget, the same for every cell", type="integer", minimum=1)
+    probe_at: list = setting([], "earlier budgets, each below `steps`: the same D is probed after each of these "
+                             "updates too (one training, a row per budget)", type="array",
+                             items={"type": "integer", "minimum": 1})
     batch_size: int = setting(64, "train texts per update", type="integer", minimum=1)
     seed: int = setting(0, "D's seed: its initial draw, its batches and its masks", type="integer")
     max_train: int | None = setting(None, "the first rows of train the batches are drawn from (null: all)",
