@@ -140,3 +140,25 @@ def test_probing_at_earlier_budgets_leaves_the_final_d_as_it_was(trained):  # no
 def test_a_budget_at_or_past_steps_is_one_line():
     with pytest.raises(ValueError, match=r"disc_study.probe_at must name budgets below steps \(10\), got 10"):
         check_settings({"steps": 10, "probe_at": [5, 10]})
+
+
+def test_a_generator_trained_once_is_the_one_a_cell_would_train_itself(trained, tmp_path):  # noqa: F811
+    """afa train-generator writes G once per dataset; a cell that reads it trains and probes the same D as
+    a cell that trains its G in the job. A G of other settings is refused in one line."""
+    from afa.evaluation.disc_study import train_generator
+
+    g = {"d_model": 16, "layers": 1, "heads": 2, "d_ff": 32, "steps": 20}
+    stats = train_generator(trained / "baseline", trained / "data", tmp_path / "G", {"generator": g}, "cpu")
+    assert stats["steps"] == 20 and (tmp_path / "G" / "generator.safetensors").exists()
+    inline = study(trained, "gen_inline", masking="generator", generator=g, steps=5)
+    base = {"steps": 5, "batch_size": 16, "K": 2, "disc": {"d_model": 16, "heads": 2, "d_ff": 32},
+            "probe": {"n": 40, "K": [1], "bootstrap_resamples": 200}, "masking": "generator", "generator": g}
+    read = evaluate(trained / "baseline", trained / "data", trained / "lexicon.json", None, tmp_path / "r.json",
+                    tmp_path / "r.examples.jsonl.gz", base, {}, "cpu", tagger=lambda w: ["NOUN"] * len(w),
+                    generator=tmp_path / "G")
+    assert read["train"]["disc_acc"] == inline["train"]["disc_acc"] and json.dumps(read["rows"]) == json.dumps(inline["rows"])
+    assert {**read["train"]["generator"], "seconds": 0} == {**inline["train"]["generator"], "seconds": 0}
+    with pytest.raises(ValueError, match="the generator given was trained with other settings"):
+        evaluate(trained / "baseline", trained / "data", trained / "lexicon.json", None, tmp_path / "x.json",
+                 tmp_path / "x.examples.jsonl.gz", {**base, "generator": {**g, "top_k": 5}}, {}, "cpu",
+                 tagger=lambda w: ["NOUN"] * len(w), generator=tmp_path / "G")

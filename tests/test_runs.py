@@ -189,3 +189,31 @@ def test_an_overlay_clears_the_extra_columns_with_null_not_with_an_empty_mapping
         c = config_check.check([named, overlay], base=REPO / "config/config.yaml", schema=REPO / "config/schema.yaml")
         methods = set(RunTable(c).claims_methods())
         assert ({"afa_delete_detect", "afa_unigram_detect"} & methods == set()) is cleared
+
+
+def test_the_study_s_cells_narrow_per_dataset_and_a_variant_may_have_its_own_budget():
+    study = {**BASE["disc_study"], "variants": {"d64": {"d_model": 64}, "w512": {"d_model": 512}},
+             "maskings": {"replace": {"masking": "replace"}, "generator": {"masking": "generator"}},
+             "steps": 40, "probe_at": [20], "per_dataset": {"imdb": {"variants": ["d64"]}},
+             "per_variant": {"d64": {"steps": 100, "probe_at": [20, 40]}}}
+    study["per_dataset"]["imdb"]["per_variant"] = {"d64": {"steps": 60}}
+    runs = RunTable(config(disc_study=study, lexicons={"sst2": "sst_phrases", "imdb": "sst_phrases"}))
+    cells = runs.disc_study()
+    assert {(c.dataset, c.variant) for c in cells} >= {("sst2", "d64"), ("sst2", "w512")}
+    assert not [c for c in cells if c.dataset == "imdb" and c.variant == "w512"]
+    budget = {(c.dataset, c.variant): (s["steps"], s["probe_at"]) for c in cells for s in [runs.disc_study_settings(c)]}
+    assert budget == {("sst2", "d64"): (100, [20, 40]), ("sst2", "w512"): (40, [20]), ("imdb", "d64"): (60, [20, 40])}
+    assert {c.masking for c in cells if runs.uses_generator(c)} == {"generator"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"per_dataset": {"sst2": {"maskings": ["refil"]}}},
+     "config: disc_study.per_dataset.sst2.maskings 'refil', which disc_study.maskings does not define"),
+    ({"per_variant": {"d46": {"steps": 5}}}, "config: disc_study.per_variant has an entry for 'd46'"),
+    ({"per_variant": {"d64": {"steps": 20}}}, "config: disc_study's probe_at names 20 for variant 'd64' on sst2"),
+    ({"per_dataset": {"imdb": {"per_variant": {"d46": {}}}}},
+     "config: disc_study.per_dataset.imdb.per_variant has an entry for 'd46'"),
+])
+def test_a_misnamed_study_cell_or_a_late_budget_is_one_line(change, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RunTable(config(disc_study={**BASE["disc_study"], **change}))

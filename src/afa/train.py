@@ -8,6 +8,7 @@ and at each epoch's end; the summary to ``train_metrics.json``, written last (it
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import math
@@ -124,22 +125,29 @@ def host_stats(stats: dict, step: int) -> dict:
 
 
 def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, seed: int,
-              other_ids=()) -> AFA:
+              other_ids=(), mlm=None) -> AFA:
     """AFA for the pipeline. D reads only the ids of `train_ids`, `other_ids` (the validation texts,
-    which the probe feeds D), the special ids and the mask id: its embedding keeps those rows alone."""
+    which the probe feeds D), the special ids and the mask id: its embedding keeps those rows alone.
+    Masking generator: `mlm`, a G trained already (`afa.generator.load`), or None to train it here."""
     config = AFAConfig.from_dict(method)
     unigram = (unigram_distribution(train_ids, len(tokenizer), tokenizer.all_special_ids)
                if config.masking == "unigram" else None)
     mask_id = models.mask_token_id(tokenizer)
     seen = {i for ids in (*train_ids, *other_ids) for i in ids} | set(tokenizer.all_special_ids) | {mask_id, tokenizer.pad_token_id}
     vocab = torch.tensor(sorted(i for i in seen if i is not None), dtype=torch.long)
-    mlm = None
-    if config.masking == "generator":  # G, trained here on the train split (its own seed: the same G for every run)
+    if config.masking != "generator":
+        mlm = None
+    elif mlm is None:  # G, trained here on the train split (its own seed: the same G for every run)
         from afa.generator import train_mlm
 
         mlm, stats = train_mlm(config.generator, train_ids, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id,
                                tokenizer.all_special_ids, other_ids, device)
         log.info("generator: %s", {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()})
+    elif (dataclasses.asdict(mlm.config), mlm.vocab_size, mlm.max_length) != (
+            dataclasses.asdict(config.generator), len(tokenizer), max_length):
+        raise ValueError(f"the generator given was trained with other settings or for another tokenizer: "
+                         f"{dataclasses.asdict(mlm.config)}, vocabulary {mlm.vocab_size}, {mlm.max_length} tokens; "
+                         f"this AFA's: {dataclasses.asdict(config.generator)}, {len(tokenizer)}, {max_length}")
     return AFA(config, len(tokenizer), max_length, mask_id, tokenizer.pad_token_id, unigram, seed, vocab,
                tokenizer, mlm=mlm).to(device)
 

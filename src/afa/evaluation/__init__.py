@@ -28,6 +28,7 @@ class Evaluation:
     help: str
     outputs: tuple[tuple[str, str], ...] = ()  # files written besides --out: (flag, help)
     inputs: tuple[tuple[str, str], ...] = ()   # files or folders read besides --run and --data
+    optional: tuple[tuple[str, str], ...] = ()  # files or folders read when given (flag, help)
     settings: type | None = None               # its settings dataclass (afa.evaluation.options); None: takes none
     ignore: tuple[str, ...] = ()               # keys of its config block that select runs, not settings
     call: Callable = None                      # (module, args) -> None: how the command calls the module
@@ -141,8 +142,11 @@ EVALUATIONS: dict[str, Evaluation] = {e.name: e for e in [
     Evaluation("disc_study", "the discriminator study: train a D alone on masked copies of the train split "
                "(uniform or the run's attention), then probe it on validation; --run is a trained baseline",
                **PROBE_FILES,
+               optional=(("--generator", "masking generator: G's folder (`afa train-generator`; "
+                                         "without it the job trains the same G itself)"),),
                settings=options.DiscStudy, block=False,
-               call=probe_call),
+               call=lambda m, a: m.evaluate(a.run, a.data, a.lexicon, a.resources, a.out, a.examples, a.settings,
+                                            a.meta, a.device, generator=a.generator)),
     Evaluation("robustness", "TextAttack attacks on n report-split examples",
                outputs=(("--table", "per-example results (CSV)"),),
                inputs=(("--resources", "the NLTK data folder of prepare-attack-resources"),),

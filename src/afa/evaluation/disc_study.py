@@ -11,8 +11,9 @@ none) on validation sentences with that D.
   ``attention`` (AFA's own sampler on the run's attention row: Plackett-Luce, eps exploration).
   The run (a trained baseline) gives the tokenizer, the attention row and the probe's target.
 - `disc`: any `afa.settings.DiscConfig` (width, blocks, learning rate, ...); `masking` and `refill`
-  as in `AFAConfig`; masking ``generator`` trains its G (`generator`: `afa.settings.GeneratorConfig`)
-  in the job, on the train split, with G's own seed: every cell of a dataset gets the same G.
+  as in `AFAConfig`; masking ``generator`` reads its G (`generator`: `afa.settings.GeneratorConfig`)
+  from the folder `train_generator` wrote (one G per dataset, trained once on the train split with
+  G's own seed), or trains that same G in the job when given none.
 - A fixed budget, the same for every variant: `steps` updates of D on batches of `batch_size`
   train texts (a seeded draw with replacement of the first `max_train` rows, or all). `probe_at`
   names earlier budgets at which the same D is probed as well: what D sees can change with training
@@ -66,14 +67,14 @@ def afa_settings(s: dict) -> dict:
 
 
 def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_length: int, s: dict, device,
-                        continuation: list[list[int]] | None = None, other_ids=(), at_budget=None):
+                        continuation: list[list[int]] | None = None, other_ids=(), at_budget=None, mlm=None):
     """(AFA with its D trained under settings `s`, {steps, seconds, seconds_per_step, disc_acc}).
     `at_budget(afa, trained)` is called after each of `s["probe_at"]`'s updates with the same record
     so far; D's RNG streams are restored after it."""
     from afa.train import build_afa
 
     torch.manual_seed(s["seed"])
-    afa = build_afa(afa_settings(s), tokenizer, train_ids, max_length, device, s["seed"], other_ids)
+    afa = build_afa(afa_settings(s), tokenizer, train_ids, max_length, device, s["seed"], other_ids, mlm)
     draw = torch.Generator().manual_seed(s["seed"])
     accuracy, start, paused = [], time.perf_counter(), 0.0
 
@@ -106,22 +107,52 @@ def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_lengt
     return afa, record(s["steps"])
 
 
-def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
-             settings: dict | None = None, meta: dict | None = None, device: str = "auto",
-             tagger: probe_mod.Tagger | None = None) -> dict:
-    """Train a D under `settings` on the run's dataset (train split), probe it on validation, write both.
-    `run_dir`: a trained run (a baseline): its tokenizer, attention row and target."""
+def encoded_splits(tokenizer, data_dir: Path, val_rows: list[dict], max_length: int, s: dict):
+    """(train rows, their ids, the validation ids): what D and G train on and what D is fed."""
     from afa.data import read_prepared
 
-    s = check_settings(settings)
-    (polar, neutral), tagger, (tokenizer, target, spec, val_rows, device) = probe_mod.open_validation(
-        run_dir, data_dir, lexicon, resources, tagger, device, "disc_study")
     train_rows = read_prepared(data_dir, "train")
     if s["max_train"] is not None:
         train_rows = train_rows[:s["max_train"]]
+    return (train_rows, models.encode(tokenizer, [r["text"] for r in train_rows], max_length),
+            models.encode(tokenizer, [r["text"] for r in val_rows], max_length))
+
+
+def train_generator(run_dir: Path, data_dir: Path, out_dir: Path, settings: dict | None = None,
+                    device: str = "auto") -> dict:
+    """The G of masking generator for every cell on the run's dataset (`settings`: the study's; its
+    `generator` and `max_train` are read), trained once and saved (`afa.generator.save`): the G a cell
+    would train itself, and the statistics it records."""
+    from afa.generator import save, train_mlm
+    from afa.inference import open_run
+    from afa.settings import AFAConfig
+
+    s = check_settings({**(settings or {}), "masking": "generator"})
+    tokenizer, _, spec, val_rows, device = open_run(run_dir, data_dir, "validation", device)
+    _, train_ids, val_ids = encoded_splits(tokenizer, data_dir, val_rows, spec["max_length"], s)
+    config = AFAConfig.from_dict(afa_settings(s)).generator
+    G, stats = train_mlm(config, train_ids, len(tokenizer), spec["max_length"], models.mask_token_id(tokenizer),
+                         tokenizer.pad_token_id, tokenizer.all_special_ids, val_ids, device)
+    save(G, out_dir)
+    return stats
+
+
+def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | None, out_json: Path, out_examples: Path,
+             settings: dict | None = None, meta: dict | None = None, device: str = "auto",
+             tagger: probe_mod.Tagger | None = None, generator: Path | None = None) -> dict:
+    """Train a D under `settings` on the run's dataset (train split), probe it on validation, write both.
+    `run_dir`: a trained run (a baseline): its tokenizer, attention row and target; `generator`: the
+    folder of `train_generator` (masking generator; None: G is trained here)."""
+    s = check_settings(settings)
+    (polar, neutral), tagger, (tokenizer, target, spec, val_rows, device) = probe_mod.open_validation(
+        run_dir, data_dir, lexicon, resources, tagger, device, "disc_study")
     max_length = spec["max_length"]
-    train_ids = models.encode(tokenizer, [r["text"] for r in train_rows], max_length)
-    val_ids = models.encode(tokenizer, [r["text"] for r in val_rows], max_length)
+    train_rows, train_ids, val_ids = encoded_splits(tokenizer, data_dir, val_rows, max_length, s)
+    mlm = None
+    if generator is not None and s["masking"] == "generator":
+        from afa.generator import load
+
+        mlm = load(generator, device)
     continuation = (models.continuations(tokenizer, [r["text"] for r in train_rows], train_ids, s["K"])
                     if s["refill"] else None)
     budgets, examples = [], []
@@ -135,7 +166,7 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
         examples.extend({**row, "steps": trained["steps"]} for row in rows)
 
     afa, trained = train_discriminator(target, tokenizer, train_ids, max_length, s, device, continuation, val_ids,
-                                       at_budget=probe_now)
+                                       at_budget=probe_now, mlm=mlm)
     probe_now(afa, trained)
     if afa.mlm is not None:  # masking generator: how well G fills a masked token, against the most frequent one
         for b in budgets:
