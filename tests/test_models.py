@@ -240,6 +240,9 @@ def test_a_scratch_model_pooled_at_its_last_token_reads_that_token_s_state_and_r
     tok, model, spec = models.build({"kind": "scratch", "d_model": 16, "layers": 1, "heads": 2, "d_ff": 32,
                                      "pooling": "last"}, 2, 16, texts)
     assert spec["pooling"] == "last"
+    ids = models.encode(tok, texts + ["a long review " * 10], 16)
+    assert {x[-1] for x in ids} == {tok.sep_token_id} and len(ids[2]) == 16  # kept when a text is cut
+    assert not models.collate(tok, ids, "cpu")["maskable"][:, -1].any()
     model.eval()
     batch = models.collate(tok, models.encode(tok, texts, 16), "cpu")
     out = model(batch["input_ids"], batch["attention_mask"])
@@ -248,5 +251,6 @@ def test_a_scratch_model_pooled_at_its_last_token_reads_that_token_s_state_and_r
     assert torch.allclose(out.logits, model.head(h[torch.arange(2), last]))
     assert torch.allclose(out.attention[1], probs[1, :, last[1], :].mean(0) * batch["attention_mask"][1])
     assert torch.allclose(out.attention.sum(-1), torch.ones(2))
-    first = models.build({"kind": "scratch", "d_model": 16, "layers": 1, "heads": 2, "d_ff": 32}, 2, 16, texts)[2]
+    first_tok, _, first = models.build({"kind": "scratch", "d_model": 16, "layers": 1, "heads": 2, "d_ff": 32}, 2, 16, texts)
     assert "pooling" not in first  # an earlier run's spec is unchanged
+    assert models.encode(first_tok, ["dull"], 8)[0] == [first_tok.cls_token_id, first_tok.convert_tokens_to_ids("dull")]

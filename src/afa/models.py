@@ -32,9 +32,11 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # ----------------------------------------------------------------------------- tokenizers
 
 def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_length: int,
-                         extra_words: list[str] = ()):
+                         extra_words: list[str] = (), sep: bool = False):
     """Word-level vocabulary from the train split (plus `extra_words`, e.g. GloVe's most frequent
-    words, so test words unseen in train keep a pretrained vector), in the transformers API."""
+    words, so test words unseen in train keep a pretrained vector), in the transformers API. Each
+    text starts with [CLS]; with `sep` it also ends with [SEP] (a model pooled at its last token reads
+    a special token there, which AFA never masks, as a decoder reads its end-of-sequence token)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -54,7 +56,9 @@ def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_le
             vocab.setdefault(w, len(vocab))
         tok = fresh(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     cls_id = tok.token_to_id("[CLS]")
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A", special_tokens=[("[CLS]", cls_id)])
+    specials = [("[CLS]", cls_id)] + ([("[SEP]", tok.token_to_id("[SEP]"))] if sep else [])
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A" + (" [SEP]" if sep else ""),
+                                                       special_tokens=specials)
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
                                    model_max_length=max_length)
@@ -65,7 +69,8 @@ def build_word_tokenizer(texts: list[str], max_vocab: int, min_freq: int, max_le
 class ScratchClassifier(nn.Module):
     """The from-scratch target: an `Encoder`, a linear head on one token's last-layer state, and that
     token's attention row as AFA's policy: `pooling` "first" ([CLS]) or "last" (the last real token,
-    [SEP] for the word tokenizer: the paper's A_{n,:} read literally)."""
+    the [SEP] the word tokenizer then appends: the paper's A_{n,:} read literally, at a token no mask
+    removes)."""
     def __init__(self, vocab_size: int, num_labels: int, d_model: int = 128, layers: int = 2,
                  heads: int = 4, d_ff: int = 256, max_length: int = 128, dropout: float = 0.1,
                  emb_dim: int | None = None, positions: str = "sinusoidal", pooling: str = "first"):
@@ -149,7 +154,8 @@ def build(settings: dict, num_labels: int, max_length: int, train_texts: list[st
     if kind == "scratch":
         extra = glove_words()[:settings["glove_vocab"]] if settings.get("glove_vocab") else []
         tokenizer = build_word_tokenizer(train_texts, settings.get("max_vocab", 30000),
-                                         settings.get("min_freq", 1), max_length, extra)
+                                         settings.get("min_freq", 1), max_length, extra,
+                                         sep=settings.get("pooling") == "last")
         spec = {"kind": "scratch", "num_labels": num_labels, "vocab_size": len(tokenizer),
                 "max_length": max_length, "d_model": settings.get("d_model", 128),
                 "layers": settings.get("layers", 2), "heads": settings.get("heads", 4),
