@@ -38,12 +38,14 @@
 # **meets_bar** (fixed before any result, issue 32): d above 0.3 with its interval above 0, and D's
 # accuracy between 0.6 and 0.95 (neither blind nor saturated). Where the masking leaves lengths
 # unequal (`delete` without refill), a D may read length: the random-vs-none and tail-vs-random
-# columns say whether it does, and the verdict on the bar is the reader's, beside them.
+# columns say whether it does, and the verdict on the bar is the reader's, beside them. A variant the
+# study could not run on a dataset is a row of its own whose `not_testable` says why (its measured cost).
 
 # %% tags=["parameters"]
 result_files = []   # JSON files written by `afa disc_study` (the .examples.jsonl.gz beside each is read too)
 out_csv = "discriminator.csv"
 out_png = "discriminator.png"
+not_testable = {}   # config disc_study.not_testable: "<dataset>/<variant>" -> why its cells were not run here
 
 # %%
 import gzip
@@ -121,6 +123,12 @@ for (key, g) in runs.groupby(CELL):
 table = pd.DataFrame(table)
 table["meets_bar"] = ((table.get("polar_vs_neutral_d", np.nan) > 0.3) & (table.get("polar_vs_neutral_d_low", np.nan) > 0)
                       & table.disc_acc.between(0.6, 0.95))
+# a variant not run on a dataset is a row that says why, not a gap
+table["not_testable"] = ""
+gaps = pd.DataFrame([{"dataset": key.split("/")[0], "variant": key.split("/")[1], "meets_bar": False, "not_testable": why}
+                     for key, why in not_testable.items()], columns=["dataset", "variant", "meets_bar", "not_testable"])
+table = pd.concat([table, gaps], ignore_index=True) if len(gaps) else table
+table = table.astype({c: "Int64" for c in ("steps", "K", "seeds", "sentences") if c in table})
 table.to_csv(out_csv, index=False)
 table.round(3)
 

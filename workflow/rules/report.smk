@@ -236,7 +236,8 @@ rule discriminator:
         png=report(OUT + "/discriminator.png", caption="../report/discriminator.rst", category="Figures"),
     params:
         parameters=lambda wc, input, output: as_json(
-            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png}),
+            {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png,
+             "not_testable": (config.get("disc_study") or {}).get("not_testable") or {}}),
     log:
         OUT + "/logs/report/discriminator.log",
     benchmark:
