@@ -76,13 +76,19 @@ def examples(file, steps):
 
 ROWS = {"polar_vs_neutral": ("polar", "neutral"), "random_vs_none": ("random", "none"),
         "tail_vs_random": ("tail", "random"), "random_vs_random": ("random", "random2")}
-diffs = {}  # (cell, K, comparison, seed) -> per-sentence reward differences, indexed by sentence id
+# (cell, length group, K, comparison, seed) -> per-sentence reward differences, indexed by sentence id;
+# groups: "all", and where texts are cut (IMDB) the probe's at_max_length / below_max_length, so that
+# a D reading the cut (a deleted copy of a cut text is shorter than any real one) shows apart
+diffs = {}
+groups = {}  # cell -> the length groups its sentences fall in
 probe_acc = []
 for _, r in runs.iterrows():
     for e in examples(r["file"], r["steps"]):
-        for name, (first, second) in ROWS.items():
-            diffs.setdefault((*r[CELL], e["K"], name, r.seed), {})[e["id"]] = (
-                e["rewards"][REWARD][first] - e["rewards"][REWARD][second])
+        groups.setdefault(tuple(r[CELL]), set()).add(e["length"])
+        for group in ("all", e["length"]):
+            for name, (first, second) in ROWS.items():
+                diffs.setdefault((*r[CELL], group, e["K"], name, r.seed), {})[e["id"]] = (
+                    e["rewards"][REWARD][first] - e["rewards"][REWARD][second])
     for k in r["per_K"]:
         if "discriminator" in k:
             d = k["discriminator"]
@@ -106,20 +112,23 @@ def over_seeds(per_seed: list[pd.Series]) -> dict:
 table = []
 for (key, g) in runs.groupby(CELL):
     seeds = sorted(g.seed)
+    lengths = sorted(groups.get(key, ())) if len(groups.get(key, ())) > 1 else []
     for K in sorted({k["K"] for per_K in g["per_K"] for k in per_K}):
-        row = {**dict(zip(CELL, key)), "K": K, "seeds": len(seeds), "disc_acc": g.disc_acc.mean(),
-               "s_per_step": g.s_per_step.mean()}
         acc = probe_acc[(probe_acc[CELL] == pd.Series(key, index=CELL)).all(axis=1) & (probe_acc.K == K)]
-        row.update(acc_unmasked=acc.acc_unmasked.mean(), acc_random=acc.acc_random.mean())
-        for name in ROWS:
-            per_seed = [pd.Series(diffs.get((*key, K, name, s), {}), dtype=float) for s in seeds]
-            if min(len(x) for x in per_seed) == 0:
-                continue
-            stats = over_seeds(per_seed)
-            row.update({f"{name}_{k}": v for k, v in stats.items()} if name == "polar_vs_neutral"
-                       else {f"{name}_share": stats["share"]})
-        row["sentences"] = len(diffs.get((*key, K, "polar_vs_neutral", seeds[0]), {}))
-        table.append(row)
+        for group in ["all"] + lengths:
+            row = {**dict(zip(CELL, key)), "group": group, "K": K, "seeds": len(seeds), "disc_acc": g.disc_acc.mean(),
+                   "s_per_step": g.s_per_step.mean()}
+            if group == "all":  # D's probe accuracies are over all sentences
+                row.update(acc_unmasked=acc.acc_unmasked.mean(), acc_random=acc.acc_random.mean())
+            for name in ROWS:
+                per_seed = [pd.Series(diffs.get((*key, group, K, name, s), {}), dtype=float) for s in seeds]
+                if min(len(x) for x in per_seed) == 0:
+                    continue
+                stats = over_seeds(per_seed)
+                row.update({f"{name}_{k}": v for k, v in stats.items()} if name == "polar_vs_neutral"
+                           else {f"{name}_share": stats["share"]})
+            row["sentences"] = len(diffs.get((*key, group, K, "polar_vs_neutral", seeds[0]), {}))
+            table.append(row)
 table = pd.DataFrame(table)
 table["meets_bar"] = ((table.get("polar_vs_neutral_d", np.nan) > 0.3) & (table.get("polar_vs_neutral_d_low", np.nan) > 0)
                       & table.disc_acc.between(0.6, 0.95))
@@ -141,7 +150,7 @@ table.round(3)
 
 # %%
 shown = table[table.policy == ("uniform" if (table.policy == "uniform").any() else table.policy.iloc[0])]
-shown = shown[shown.K == shown.K.max()]
+shown = shown[(shown.K == shown.K.max()) & (shown.group == "all")]
 datasets, budgets = sorted(shown.dataset.unique()), sorted(shown.steps.unique())
 fig, axes = plt.subplots(len(datasets), len(budgets), figsize=(4.5 * len(budgets), 3.4 * len(datasets)),
                          squeeze=False, sharey=True)
