@@ -30,8 +30,8 @@
 # inference; calibrated by simulation at 5 and 10 seeds, tests/test_stats.py). **p < min**: the
 # one-sided p that the effect is smaller than the minimal effect of interest (config
 # `claims.min_effect`). **Families**: one primary cell per claim (config `claims.primary`, fixed
-# before these results), the other claim cells, and the A/A control; Holm within each family over
-# both tests of every cell.
+# before these results), the other claim cells, the decomposition (below) and the A/A control; Holm
+# within each family over both tests of every cell.
 #
 # **Verdict** (`afa.claims.verdict`, fixed before any result was read): *holds* when the Holm p
 # against 0 is below 0.05, the effect is in the claimed direction and the interval reaches the
@@ -45,7 +45,11 @@
 # (README: the live-signal study), named by config `claims`; config `claims.extra_columns` adds a
 # column against the baseline in the rows where its method trained (entropy_only, afa_exact), and
 # `claims.contrasts` a column of one method minus another (D's own part of the live effect: the live
-# default minus entropy_only, the same bonus without D); their cells are secondary. **A/A control**: the baseline's control
+# default minus entropy_only, the same bonus without D). An extra column of an AFA variant is a claim
+# column (secondary); a control's (config `claims.controls`: entropy_only) and the contrasts test no
+# claim of the paper: they are the **decomposition**, a family of their own, whose verdicts read
+# *positive (in the claim's direction)* and *smaller than the minimal effect* instead of *holds* and
+# *does not hold* (the same rule), counted apart from the claims'. **A/A control**: the baseline's control
 # seeds against its other seeds, through the same effect, p and Holm (its own family); it must not
 # be called significant. **Provenance**: every row lists the code of its results; a row never mixes
 # results (or models) made by different objective code: the notebook stops, naming the files.
@@ -60,6 +64,7 @@ live = "afa"              # config claims.live
 paper_literal = "afa_paper"   # config claims.paper_literal
 extra_columns = {}        # config claims.extra_columns: column -> method, against the baseline where it trained
 contrasts = {}            # config claims.contrasts: column -> [method, reference], method minus reference
+decomposition = []        # claims.controls and the contrasts: columns that test no claim (their own family)
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
 same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
 not_testable = {}         # config claims.not_testable: dataset -> why its rows cannot be run here
@@ -370,13 +375,13 @@ rates
 # ## The table
 # Effect: AFA minus the baseline in the metric's own units (accuracy and accuracy under attack in
 # points, x100) [95 % interval]; n: seeds / examples per seed; family: primary (config
-# `claims.primary`) or secondary; Holm p: against 0; Holm p < min: that the effect is smaller than the
+# `claims.primary`), secondary or decomposition; Holm p: against 0; Holm p < min: that the effect is smaller than the
 # minimal effect. Training: the
 # models' epoch budget and the epochs they ran (from their train_metrics.json). The rows and
 # the numbers behind them (raw p, interval ends, provenance) are in the CSV and the last tables.
 
 # %%
-table = claims.decide(pd.DataFrame(cells), min_effect, primary)
+table = claims.decide(pd.DataFrame(cells), min_effect, primary, decomposition=decomposition)
 table["training"] = table.get("training", pd.Series("", index=table.index)).fillna("")  # rows without models: none
 table.to_csv(out_csv, index=False)
 ROW = ["claim", "setting", "training", "metric"]

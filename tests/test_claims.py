@@ -557,15 +557,47 @@ def test_extra_columns_and_contrasts_split_the_live_effect_where_their_runs_are(
         files["train_metric_files"].append(str(train))
     settings = {**METHOD_SETTINGS, "entropy_only": {**AFA, "reward": "none"}}
     r = render(tmp_path, files, method_settings=settings, extra_columns={"entropy_only": "entropy_only"},
-               contrasts={"d_part": ["afa", "entropy_only"]})
+               contrasts={"d_part": ["afa", "entropy_only"]}, decomposition=["entropy_only", "d_part"])
     assert r.returncode == 0, r.stderr[-3000:]
     t = claims_rows(tmp_path / "claims.csv")
     assert float(t[("1 accuracy", "sst2 dev / scratch", "entropy_only")]["effect"]) == pytest.approx(40 / 400)
     d = t[("1 accuracy", "sst2 dev / scratch", "d_part")]
-    assert float(d["effect"]) == pytest.approx(20 / 400) and d["method"] == "afa" and d["family"] == "secondary"
+    assert float(d["effect"]) == pytest.approx(20 / 400) and d["method"] == "afa" and d["family"] == "decomposition"
+    # a control and a difference test no claim: their own family, and words that claim nothing
+    assert t[("1 accuracy", "sst2 dev / scratch", "entropy_only")]["family"] == "decomposition"
+    assert not [c for c in t.values() if c["family"] == "decomposition" and c["verdict"].startswith(("holds", "does not"))]
+    assert t[("1 accuracy", "sst2 dev / scratch", "live")]["family"] in ("primary", "secondary")
     assert ("1 accuracy", "imdb test / scratch", "entropy_only") not in t  # not trained there: no cell
     assert ("3 faithfulness", "sst2 dev / scratch", "d_part") not in t  # no entropy_only deletion results
     from afa import summary
 
     assert "| claim | setting | metric | paper_literal | live | entropy_only | d_part |" in summary.readme_table(
         pd.read_csv(tmp_path / "claims.csv"))
+
+
+def test_a_decomposition_cell_has_its_own_family_and_is_counted_apart_from_the_claims():
+    """Columns that test no claim (a control method, a difference of two methods): Holm within their
+    own family, so adding them changes no claim cell's p; "positive" / "smaller than the minimal effect"
+    for holds / does not hold; the README's counts leave them out and say them in a sentence."""
+    from afa import index_page, summary
+
+    def cells(extra):
+        base = dict(claim="1 accuracy", setting="s", metric="accuracy", metric_kind="accuracy", seeds=10, se=0.001,
+                    df=9, examples=400)
+        rows = [claims.cell(**base, column="live", method="afa", effect=0.02, ci_low=0.01, ci_high=0.03, p=0.001)]
+        if extra:
+            rows += [claims.cell(**base, column="d_part", method="afa", effect=0.03, ci_low=0.02, ci_high=0.04, p=1e-4),
+                     claims.cell(**base, column="entropy_only", method="entropy_only", effect=-0.03, ci_low=-0.04,
+                                 ci_high=-0.02, p=1e-4)]
+        return pd.DataFrame(rows)
+
+    alone = claims.decide(cells(False), {"accuracy": 0.005})
+    both = claims.decide(cells(True), {"accuracy": 0.005}, decomposition=["d_part", "entropy_only"])
+    assert both.p_holm[0] == alone.p_holm[0] and both.verdict[0] == alone.verdict[0] == "holds"
+    assert list(both.family) == ["secondary", "decomposition", "decomposition"]
+    assert both.verdict[1] == "positive (in the claim's direction)"
+    assert both.verdict[2].startswith("smaller than the minimal effect 0.005")
+    text = summary.standing(both)
+    assert text.startswith("1 cells of the claims table are tested") and "1 hold, 0 do not hold" in text
+    assert "The decomposition (d-part, entropy-only" in text and "positive (in the claim's direction)" in text
+    assert any(item.startswith("<b>Decomposition</b>") for item in index_page.findings(both))

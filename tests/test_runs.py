@@ -130,6 +130,7 @@ def test_max_length_and_threads_come_from_the_model_s_own_entry_first():
     ({"claims": {"extra_columns": {"entropy_only": "entropy_onyl"}}},
      "config: claims.extra_columns.entropy_only is 'entropy_onyl', which method_settings does not define"),
     ({"claims": {"contrasts": {"d_part": ["afa", "entropy"]}}}, "config: claims.contrasts.d_part is 'entropy'"),
+    ({"claims": {"controls": ["entropy_only"]}}, "config: claims.controls lists 'entropy_only', which claims.extra_columns"),
     ({"claims": {"control_seeds": [2]}}, r"config: claims.control_seeds \[2\] are also seeds of 'sst2'"),
     ({"max_length": {"sst2": 64}}, "config: max_length has no entry for dataset 'imdb'"),
 ])

@@ -219,11 +219,15 @@ def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, p_below
     return rule, rule
 
 
-def families(table: pd.DataFrame, primary) -> pd.Series:
+def families(table: pd.DataFrame, primary, decomposition=()) -> pd.Series:
     """Each cell's Holm family: "control" (the A/A rows), "primary" (the cells config `claims.primary`
-    names: {claim, setting, column}) or "secondary". An entry that names no cell of the table (a
-    typo, or a configuration without that row) stops the table, listing the cells there are."""
-    fam = pd.Series(np.where(table.column == "control", "control", "secondary"), index=table.index)
+    names: {claim, setting, column}), "decomposition" (the columns `decomposition` names: a control
+    method against the baseline, or one method minus another, which test no claim of the paper) or
+    "secondary". An entry that names no cell of the table (a typo, or a configuration without that
+    row) stops the table, listing the cells there are."""
+    fam = pd.Series(np.where(table.column == "control", "control",
+                             np.where(table.column.isin(list(decomposition)), "decomposition", "secondary")),
+                    index=table.index)
     for entry in primary or []:
         hit = (table.claim == entry["claim"]) & (table.setting == entry["setting"]) & (table.column == entry["column"])
         if not hit.any():
@@ -234,16 +238,23 @@ def families(table: pd.DataFrame, primary) -> pd.Series:
     return fam
 
 
+# A decomposition cell tests no claim: its verdict says where the difference lies, not whether a claim
+# holds (a pattern of the claim verdict -> its words there)
+DECOMPOSITION_WORDS = {r"^holds": "positive (in the claim's direction)",
+                       r"^does not hold \((smaller than the minimal effect [^)]*)\)": r"\1"}
+
+
 def decide(table: pd.DataFrame, min_effect: dict, primary=(), alpha: float = ALPHA,
-           min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+           min_seeds: int = MIN_SEEDS, decomposition=()) -> pd.DataFrame:
     """Holm within each family (`families`), over both tests of each cell that has a p (against 0,
-    and against the minimal effect), then each cell's verdict. Cells that already carry one (not
-    run, not testable here) keep it."""
+    and against the minimal effect), then each cell's verdict (in a decomposition cell, the same rule
+    in words that claim nothing: DECOMPOSITION_WORDS). Cells that already carry one (not run, not
+    testable here) keep it."""
     t = table.copy()
     for col in ("se", "df"):
         if col not in t:
             t[col] = np.nan
-    t["family"] = families(t, primary)
+    t["family"] = families(t, primary, decomposition)
     t["p_below_min"] = [p_below_min(r.effect, r.se, r.df, min_effect[r.metric_kind], int(r.direction))
                         if r.p == r.p else np.nan for r in t.itertuples()]
     t["p_holm"] = t["p_below_holm"] = np.nan
@@ -256,6 +267,10 @@ def decide(table: pd.DataFrame, min_effect: dict, primary=(), alpha: float = ALP
                        min_effect[r.metric_kind], alpha, min_seeds) if not r.verdict else (r.verdict, "")
                for r in t.itertuples()]
     t["verdict"], t["rule_alone"] = [v for v, _ in decided], [a for _, a in decided]
+    for pattern, words in DECOMPOSITION_WORDS.items():
+        for col in ("verdict", "rule_alone"):
+            hit = t.family == "decomposition"
+            t.loc[hit, col] = t.loc[hit, col].str.replace(pattern, words, n=1, regex=True)
     t.loc[t.verdict.str.startswith("not "), "family"] = ""
     # the A/A control's two sides are the same method: any Holm-significant difference is a false alarm
     t["false_positive"] = [bool(p < alpha) if c else None for c, p in zip(t.column == "control", t.p_holm)]

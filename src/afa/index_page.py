@@ -47,8 +47,10 @@ def _where(r) -> str:
 
 
 def findings(table: pd.DataFrame) -> list[str]:
-    """The page's opening list, in plain words: one item per kind of verdict (HTML-escaped)."""
-    t = table[table.column != "control"].copy()
+    """The page's opening list, in plain words: one item per kind of verdict (HTML-escaped), the
+    decomposition's cells (which test no claim) in an item of their own."""
+    family = table.get("family", pd.Series("", index=table.index))
+    t = table[(table.column != "control") & (family != "decomposition")].copy()
     t["kind"] = [verdict_kind(v) for v in t.verdict]
     tested = t[t.kind.isin(VERDICTS[:3])]
     e = html.escape
@@ -70,6 +72,8 @@ def findings(table: pd.DataFrame) -> list[str]:
         reasons = dict.fromkeys((r["claim"], r["setting"], r["verdict"]) for _, r in untested.iterrows())
         items.append(f"<b>Not run or not testable here</b> ({len(untested)} cells): "
                      + "; ".join(f"claim {e(c)} ({e(s)}): {e(v)}" for c, s, v in reasons) + ".")
+    if (family == "decomposition").any():
+        items.append(f"<b>Decomposition</b>: {e(summary.decomposition_sentence(table))}")
     control = table[table.column == "control"]
     if len(control):
         wrong = control[[verdict_kind(v) != "inconclusive" for v in control.verdict]]
@@ -90,7 +94,8 @@ def claims_rows(table: pd.DataFrame) -> str:
         cells = [r["claim"], r["setting"], r["metric"], _column(r), int(r["seeds"]),
                  summary._effect(r) if tested else "", summary._p(r["p_holm"]) if tested else "",
                  summary._p(r["p_below_holm"]) if tested else "", r["family"] if r["family"] == r["family"] else ""]
-        klass = {"holds": "holds", "does not hold": "doesnot"}.get(kind, "" if tested else "untested")
+        klass = {"holds": "holds", "does not hold": "doesnot", "positive": "holds",
+                 "smaller than the minimal effect": "doesnot"}.get(kind, "" if tested else "untested")
         out.append(f'<tr class="{"primary" if r["family"] == "primary" else ""}">'
                    + "".join(f"<td>{e(str(c))}</td>" for c in cells)
                    + f'<td class="{klass}">{e(str(r["verdict"]))}</td></tr>')

@@ -27,7 +27,7 @@ BASELINE = "baseline"
 # The abstract's accuracy claims: SST-2 dev, IMDB test, AG News test (the A/A control's datasets by default).
 ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 # config `claims` (config/schema.yaml documents each key)
-CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "extra_columns": {}, "contrasts": {},
+CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "extra_columns": {}, "contrasts": {}, "controls": [],
                    "control_seeds": [], "control_datasets": None,
                    "control_models": None, "same_objective": [], "not_testable": {}, "primary": [],
                    "recipe_chosen_on": {}, "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01,
@@ -122,6 +122,7 @@ def claims_settings(config: dict) -> dict:
     out = {**CLAIMS_DEFAULTS, **(config.get("claims") or {})}
     for key in ("extra_columns", "contrasts"):
         out[key] = out[key] or {}
+    out["controls"] = out["controls"] or []
     out["min_effect"] = {**CLAIMS_DEFAULTS["min_effect"], **(config.get("claims") or {}).get("min_effect", {})}
     return out
 
@@ -279,6 +280,11 @@ class RunTable:
     def uses_generator(self, cell: StudyCell) -> bool:
         """Whether the cell masks with G (it then reads the dataset's G, trained once)."""
         return self.config["disc_study"]["maskings"][cell.masking]["masking"] == "generator"
+
+    def decomposition(self) -> list[str]:
+        """The claims table's columns that test no claim of the paper (their own Holm family): the
+        extra columns of claims.controls and every contrast."""
+        return [*self.claims["controls"], *self.claims["contrasts"]]
 
     def claims_methods(self) -> list[str]:
         """The methods the claims table reads: the baseline, its two columns and their K variants (claim 4),
@@ -505,6 +511,10 @@ class RunTable:
         named = [(f"claims.{key}", self.claims[key]) for key in ("live", "paper_literal")]
         named += [(f"claims.extra_columns.{c}", m) for c, m in self.claims["extra_columns"].items()]
         named += [(f"claims.contrasts.{c}", m) for c, pair in self.claims["contrasts"].items() for m in pair]
+        for c in self.claims["controls"]:
+            if c not in self.claims["extra_columns"]:
+                raise ValueError(f"config: claims.controls lists {c!r}, which claims.extra_columns does not name "
+                                 f"(named: {', '.join(self.claims['extra_columns']) or 'none'})")
         for where, method in named:
             if method not in self.config["method_settings"]:
                 raise ValueError(f"config: {where} is {method!r}, which method_settings does not "

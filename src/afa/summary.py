@@ -37,14 +37,33 @@ def _cell(r) -> str:
 
 
 VERDICTS = ("holds", "does not hold", "inconclusive", "not run", "not testable here")
+# the decomposition family's words for "holds" and "does not hold" (afa.claims.DECOMPOSITION_WORDS)
+DECOMPOSITION_VERDICTS = ("positive", "smaller than the minimal effect")
 
 
 def verdict_kind(verdict: str) -> str:
-    """A claims verdict's kind, one of VERDICTS (the text after it says why)."""
-    for kind in VERDICTS:
+    """A claims verdict's kind, one of VERDICTS or DECOMPOSITION_VERDICTS (the text after it says why)."""
+    for kind in VERDICTS + DECOMPOSITION_VERDICTS:
         if str(verdict).startswith(kind):
             return kind
     raise ValueError(f"claims table: unknown verdict {verdict!r} (expected one of {', '.join(VERDICTS)})")
+
+
+def decomposition_sentence(table: pd.DataFrame) -> str:
+    """The decomposition family in one sentence ('' without one): its cells decided either way."""
+    d = table[(table.get("family", pd.Series("", index=table.index)) == "decomposition") & table.p.notna()]
+    if not len(d):
+        return ""
+    kind = pd.Series([verdict_kind(v) for v in d.verdict], index=d.index)
+    decided = d[kind != "inconclusive"]
+    columns = ", ".join(sorted({c.replace("_", "-") for c in d.column}))
+    text = (f"The decomposition ({columns}: a control and differences between methods, which test no claim of the "
+            f"paper; a Holm family of its own, {len(d)} cells): ")
+    if not len(decided):
+        return text + "every cell is inconclusive."
+    return text + f"{len(d) - len(decided)} inconclusive; " + "; ".join(
+        f"{r['claim']} ({r['setting']}, {r['metric']}, {r['column'].replace('_', '-')}): {_effect(r)}, {r['verdict']}"
+        for _, r in decided.iterrows()) + "."
 
 
 def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
@@ -66,8 +85,9 @@ def readme_table(table: pd.DataFrame, columns=("paper_literal", "live")) -> str:
 
 
 def standing(table: pd.DataFrame) -> str:
-    """The numbers of the README's "Where the replication stands", from the table alone."""
-    t = table[table.column != "control"]
+    """The numbers of the README's "Where the replication stands", from the table alone: the claim
+    cells (the A/A control and the decomposition apart, the latter in a sentence of its own)."""
+    t = table[(table.column != "control") & (table.get("family", pd.Series("", index=table.index)) != "decomposition")]
     tested = t[t.p.notna()]
     kind = pd.Series([verdict_kind(v).replace("does not hold", "does not") for v in tested.verdict],
                      index=tested.index)
@@ -93,7 +113,7 @@ def standing(table: pd.DataFrame) -> str:
         top = acc.loc[acc.ci_high.idxmax()]
         lines.append(f"No accuracy gain is detected in any of the {len(acc)} accuracy cells; the intervals allow up to "
                      f"{_num(100 * top.ci_high, 2)} points ({top['setting']}, {top['column'].replace('_', '-')}).")
-    return " ".join(lines)
+    return " ".join(lines + [decomposition_sentence(table)]).strip()
 
 
 # The probe row the README quotes: the live column's D on SST-2 from scratch, the claims grid's final

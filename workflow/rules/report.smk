@@ -183,6 +183,7 @@ rule claims:
             "alignment_files": list(input.alignment), "robustness_files": list(input.robustness),
             "train_metric_files": list(input.train), "live": CLAIMS["live"], "paper_literal": CLAIMS["paper_literal"],
             "extra_columns": CLAIMS["extra_columns"], "contrasts": CLAIMS["contrasts"],
+            "decomposition": RUNS.decomposition(),
             "control_seeds": CLAIMS["control_seeds"], "method_settings": config["method_settings"],
             "method_overrides": config.get("method_overrides", {}), "same_objective": CLAIMS["same_objective"],
             "not_testable": CLAIMS["not_testable"], "recipe_chosen_on": CLAIMS["recipe_chosen_on"],
