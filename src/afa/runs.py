@@ -272,10 +272,15 @@ class RunTable:
         return {**(block.get("per_variant") or {}).get(variant, {}), **narrow.get(variant, {})}
 
     def disc_study_shared(self) -> dict:
-        """The study's settings every cell shares (`afa train-generator` reads its generator and max_train)."""
+        """The study's settings every cell shares."""
         block = self.config["disc_study"]
         return {k: block[k] for k in ("K", "eps", "steps", "probe_at", "batch_size", "max_train", "window", "probe",
                                       "generator") if k in block}
+
+    def generator_settings(self) -> dict:
+        """What `afa train-generator` reads of the study (G's settings and the train rows), and nothing
+        else: a changed budget does not retrain G."""
+        return {k: v for k, v in self.disc_study_shared().items() if k in ("generator", "max_train")}
 
     def uses_generator(self, cell: StudyCell) -> bool:
         """Whether the cell masks with G (it then reads the dataset's G, trained once)."""
@@ -497,14 +502,13 @@ class RunTable:
             if name not in study[key]:
                 raise ValueError(f"config: {where} {name!r}, which disc_study.{key} does not define "
                                  f"(defined: {', '.join(study[key])})")
-        for ds in c["datasets"] if study else []:
-            for name in study["variants"]:
-                budget = {**STUDY_DEFAULTS, **{k: study[k] for k in ("steps", "probe_at") if k in study},
-                          **self.disc_study_budget(ds, name)}
-                late = [n for n in budget["probe_at"] if n >= budget["steps"]]
-                if late:
-                    raise ValueError(f"config: disc_study's probe_at names {late[0]} for variant {name!r} on {ds}, not "
-                                     f"below its steps ({budget['steps']}; disc_study.per_variant sets a variant's own)")
+        for cell in self.disc_study():  # each cell's budget as its job will get it
+            budget = {**STUDY_DEFAULTS, **self.disc_study_settings(cell)}
+            late = [n for n in budget["probe_at"] if n >= budget["steps"]]
+            if late:
+                raise ValueError(f"config: disc_study's probe_at names {late[0]} for variant {cell.variant!r} on "
+                                 f"{cell.dataset}, not below its steps ({budget['steps']}; disc_study.per_variant sets "
+                                 "a variant's own)")
 
     def _check_claims(self):
         """The columns' methods exist, and the control seeds are not seeds the comparisons use."""

@@ -42,7 +42,7 @@ rule train_generator:
         data=OUT + "/data/{dataset}",
         run=lambda wc: RUN.format(dataset=wc.dataset, model=wc.model, method="baseline", seed=wc.baseline_seed),
         out=GENERATOR,
-        settings=lambda wc: as_json(RUNS.disc_study_shared()),
+        settings=lambda wc: as_json(RUNS.generator_settings()),
     log:
         OUT + "/logs/train_generator/{dataset}/{model}/seed{baseline_seed}.log",
     benchmark:
