@@ -35,11 +35,22 @@
 # Each D is probed after each budget of its training (`steps`: the disc_study block's probe_at and
 # steps), so a cell is read at every budget, not only at one chosen for cost.
 #
-# **meets_bar** (fixed before any result, issue 32): d above 0.3 with its interval above 0, and D's
-# accuracy between 0.6 and 0.95 (neither blind nor saturated). Where the masking leaves lengths
-# unequal (`delete` without refill), a D may read length: the random-vs-none and tail-vs-random
-# columns say whether it does, and the verdict on the bar is the reader's, beside them. A variant the
-# study could not run on a dataset is a row of its own whose `not_testable` says why (its measured cost).
+# **meets_bar**, the bar of issue 32 (part 2 trains AFA with a D that meets it), in the claims table's
+# way of deciding (`afa.claims`; docs/statistics.md):
+# - the effect: d of polar over neutral at AFA's K (3) above 0.3, and larger than 0 by a one-sided
+#   test (`p_greater`) that survives Holm's adjustment over the family of every row the bar is read on
+#   (each dataset x variant x masking x policy x budget at that K, all sentences): the study reads
+#   dozens of cells, and an unadjusted 5 % would pass one in twenty by chance (the rule fixed on
+#   2026-12-06, with 20 of the SST-2 cells in and before the w512, MiniLM and IMDB ones);
+# - D's accuracy over its last updates between 0.6 and 0.95 (neither blind nor saturated);
+# - the length-only control: a polar and a neutral copy have the same length, so on a dataset whose
+#   texts are never cut (SST-2 at 64 tokens) length cannot make the preference. Where texts are cut
+#   (IMDB at 256) a deleted copy of a cut text is shorter than any real one, so the bar must hold again
+#   on the sentences below the cut (`below_max_length`, same test, same family size), where length
+#   says nothing. Random vs none is the reward for masking at all; where lengths match it is D's
+#   detection, which the accuracy bound already asks for.
+# A variant the study could not run on a dataset is a row of its own whose `not_testable` says why
+# (its measured cost).
 
 # %% tags=["parameters"]
 result_files = []   # JSON files written by `afa disc_study` (the .examples.jsonl.gz beside each is read too)
@@ -55,6 +66,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from afa.evaluation.disc_study import meets_bar
 from afa.evaluation.probe import wins
 from afa.stats import seed_effect
 from afa.tables import load_runs
@@ -105,7 +117,7 @@ def over_seeds(per_seed: list[pd.Series]) -> dict:
         d = seed_effect([x / np.std(x, ddof=1) for x in per_seed]) if all(len(x) > 1 for x in per_seed) else None
     out = {"share": share["estimate"] + 0.5, "share_low": share["ci_low"] + 0.5, "share_high": share["ci_high"] + 0.5}
     if d is not None:
-        out.update(d=d["estimate"], d_low=d["ci_low"], d_high=d["ci_high"])
+        out.update(d=d["estimate"], d_low=d["ci_low"], d_high=d["ci_high"], d_p_greater=d["p_greater"])
     return out
 
 
@@ -130,8 +142,7 @@ for (key, g) in runs.groupby(CELL):
             row["sentences"] = len(diffs.get((*key, group, K, "polar_vs_neutral", seeds[0]), {}))
             table.append(row)
 table = pd.DataFrame(table)
-table["meets_bar"] = ((table.get("polar_vs_neutral_d", np.nan) > 0.3) & (table.get("polar_vs_neutral_d_low", np.nan) > 0)
-                      & table.disc_acc.between(0.6, 0.95))
+table = meets_bar(table, CELL)
 # a variant not run on a dataset is a row that says why, not a gap
 table["not_testable"] = ""
 gaps = pd.DataFrame([{"dataset": key.split("/")[0], "variant": key.split("/")[1], "meets_bar": False, "not_testable": why}

@@ -162,3 +162,32 @@ def test_a_generator_trained_once_is_the_one_a_cell_would_train_itself(trained, 
         evaluate(trained / "baseline", trained / "data", trained / "lexicon.json", None, tmp_path / "x.json",
                  tmp_path / "x.examples.jsonl.gz", {**base, "generator": {**g, "top_k": 5}}, {}, "cpu",
                  tagger=lambda w: ["NOUN"] * len(w), generator=tmp_path / "G")
+
+
+def test_the_bar_needs_holm_over_the_family_the_accuracy_band_and_below_the_cut_where_texts_are_cut():
+    """meets_bar: an unadjusted p of 0.01 passes alone but not among 20 rows; a saturated or blind D
+    fails; a cut dataset's cell must pass again below the cut."""
+    import pandas as pd
+
+    from afa.evaluation.disc_study import meets_bar
+
+    cell = ["dataset", "variant"]
+
+    def row(variant, d=0.5, p=0.001, acc=0.8, group="all", dataset="sst2", K=3):
+        return {"dataset": dataset, "variant": variant, "K": K, "group": group, "polar_vs_neutral_d": d,
+                "polar_vs_neutral_d_p_greater": p, "disc_acc": acc}
+
+    alone = meets_bar(pd.DataFrame([row("a", p=0.01)]), cell)
+    assert alone.meets_bar.tolist() == [True] and alone.p_holm.tolist() == [0.01]
+    many = meets_bar(pd.DataFrame([row("a", p=0.01)] + [row(f"n{i}", d=0.0, p=0.5) for i in range(19)]), cell)
+    assert many.p_holm[0] == pytest.approx(0.2) and not many.meets_bar.any()
+    t = meets_bar(pd.DataFrame([row("small", d=0.25), row("blind", acc=0.55), row("saturated", acc=1.0),
+                                row("ok"), row("ok", K=1, p=0.9)]), cell)
+    assert t.set_index(["variant", "K"]).meets_bar.to_dict() == {
+        ("small", 3): False, ("blind", 3): False, ("saturated", 3): False, ("ok", 3): True, ("ok", 1): False}
+    # a K below AFA's is read (a row) but not in the family: its p is not adjusted
+    assert t.p_holm.isna().tolist() == [False, False, False, False, True]
+    cut = meets_bar(pd.DataFrame([row("length", dataset="imdb"), row("length", dataset="imdb", group="below_max_length", d=0.0, p=0.5),
+                                  row("both", dataset="imdb"), row("both", dataset="imdb", group="below_max_length")]), cell)
+    assert cut[cut.group == "all"].set_index("variant").meets_bar.to_dict() == {"length": False, "both": True}
+    assert not cut[cut.group != "all"].meets_bar.any()  # only a cell's "all" row carries the verdict

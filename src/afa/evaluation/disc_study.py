@@ -175,3 +175,39 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)
     return result
+
+
+BAR = {"d": 0.3, "acc": (0.6, 0.95), "alpha": 0.05}  # issue 32's bar; Holm added 2026-12-06 (docs/evaluations.md)
+
+
+def meets_bar(table, cell: list[str], bar: dict = BAR):
+    """Which rows of the study's table meet the bar that part 2 of issue 32 trains AFA on.
+
+    `table`: a row per cell (`cell` columns), K and length `group` ("all"; where texts are cut also
+    "below_max_length" and "at_max_length"), with `polar_vs_neutral_d` (effect size of polar over
+    neutral masks, mean over D's seeds), `polar_vs_neutral_d_p_greater` (one-sided p of it > 0, the
+    seed as the unit) and `disc_acc`. A row passes when d > bar["d"], its p survives Holm's adjustment
+    over every row of its group at the largest K (`p_holm` < alpha: the study reads dozens of cells),
+    and D's accuracy lies in bar["acc"]. A cell meets the bar (`meets_bar`, on its "all" row) when it
+    passes on all sentences and, where its texts are cut, also below the cut: there a deleted copy is
+    no shorter than a real text, so length cannot make the preference. Returns a copy with `p_holm`,
+    `passes` and `meets_bar`.
+    """
+    import numpy as np
+
+    from afa.stats import holm
+
+    t = table.copy()
+    for col in ("polar_vs_neutral_d", "polar_vs_neutral_d_p_greater", "disc_acc"):
+        if col not in t:
+            t[col] = np.nan
+    t["p_holm"] = np.nan
+    for group in t.group.dropna().unique():
+        rows = (t.K == t.K.max()) & (t.group == group)
+        t.loc[rows, "p_holm"] = holm(t.loc[rows, "polar_vs_neutral_d_p_greater"].to_numpy(dtype=float))
+    t["passes"] = ((t.polar_vs_neutral_d > bar["d"]) & (t.p_holm < bar["alpha"])
+                   & t.disc_acc.between(*bar["acc"])).astype(bool)
+    below = {tuple(r[cell + ["K"]]): r.passes for _, r in t[t.group == "below_max_length"].iterrows()}
+    t["meets_bar"] = [bool(r.passes and r.group == "all" and below.get(tuple(r[cell + ["K"]]), True))
+                      for _, r in t.iterrows()]
+    return t
