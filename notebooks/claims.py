@@ -39,7 +39,8 @@
 # 0.05; *inconclusive* otherwise. Fewer than 5 seeds: at most *inconclusive*, with what the rule alone
 # would say beside it. *not run*: the runs are not among the inputs (why is given);
 # *not testable here*: the data or an evaluation it needs is missing where this ran (config
-# `claims.not_testable` gives a dataset's reason). Every dataset a claim names gets its row.
+# `claims.not_testable` gives a dataset's reason, `claims.column_not_testable` an extra column's on a
+# dataset, e.g. afa_exact's on IMDB). Every dataset a claim names gets its row.
 #
 # **Columns**: the paper-literal reading (`[MASK]` replacement, `detect` reward) and the live default
 # (README: the live-signal study), named by config `claims`; config `claims.extra_columns` adds a
@@ -68,6 +69,7 @@ decomposition = []        # claims.controls and the contrasts: columns that test
 control_seeds = []        # config claims.control_seeds: baseline seeds of the A/A control
 same_objective = []       # config claims.same_objective: objective_sha groups shown to train identical runs
 not_testable = {}         # config claims.not_testable: dataset -> why its rows cannot be run here
+column_not_testable = {}  # config claims.column_not_testable: column -> dataset -> why that column is not trained there
 recipe_chosen_on = {}     # config claims.recipe_chosen_on: "<dataset>/<model>" -> the split that chose its recipe
 method_settings = {}      # config method_settings (claim 4 looks for the columns' K variants)
 method_overrides = {}     # config method_overrides: a dataset's patches of a method's settings
@@ -98,7 +100,10 @@ def columns(runs):
 def versus(head, runs, values, **kw):
     """The row's cells: each column against the baseline (claims.compare), then each contrast whose two
     methods trained in the row, its method against its reference, paired by seed."""
-    out = claims.compare(head, runs, columns(runs), values, **kw)
+    present = columns(runs)
+    out = claims.compare(head, runs, present, values, **kw)
+    for dataset in sorted(set(runs.dataset)):
+        out += claims.untestable(head, dataset, present, extra_columns, column_not_testable)
     for c, (method, reference) in contrasts.items():
         if {method, reference} <= set(runs.method):
             out += claims.compare(head, runs, {c: method}, values, baseline=reference)

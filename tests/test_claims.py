@@ -601,3 +601,13 @@ def test_a_decomposition_cell_has_its_own_family_and_is_counted_apart_from_the_c
     assert text.startswith("1 cells of the claims table are tested") and "1 hold, 0 do not hold" in text
     assert "The decomposition (d-part, entropy-only" in text and "positive (in the claim's direction)" in text
     assert any(item.startswith("<b>Decomposition</b>") for item in index_page.findings(both))
+
+
+def test_an_extra_column_not_trainable_on_a_dataset_is_a_not_testable_cell_in_its_rows_not_a_gap():
+    head = {"claim": "1 accuracy", "setting": "imdb test / scratch", "metric": "accuracy", "metric_kind": "accuracy"}
+    extra = {"afa_exact": "afa_exact", "entropy_only": "entropy_only"}
+    why = {"afa_exact": {"imdb": "10 h a run"}}
+    cells = claims.untestable(head, "imdb", {"live": "afa"}, extra, why)
+    assert [(c["column"], c["method"], c["verdict"]) for c in cells] == [("afa_exact", "afa_exact", "not testable here (10 h a run)")]
+    assert claims.untestable(head, "sst2", {"live": "afa"}, extra, why) == []  # trainable there: its runs decide
+    assert claims.untestable(head, "imdb", {"afa_exact": "afa_exact"}, extra, why) == []  # the row has runs of it

@@ -131,6 +131,8 @@ def test_max_length_and_threads_come_from_the_model_s_own_entry_first():
      "config: claims.extra_columns.entropy_only is 'entropy_onyl', which method_settings does not define"),
     ({"claims": {"contrasts": {"d_part": ["afa", "entropy"]}}}, "config: claims.contrasts.d_part is 'entropy'"),
     ({"claims": {"controls": ["entropy_only"]}}, "config: claims.controls lists 'entropy_only', which claims.extra_columns"),
+    ({"claims": {"column_not_testable": {"afa_exat": {"imdb": "too slow"}}}},
+     "config: claims.column_not_testable names column 'afa_exat', which claims.extra_columns does not name"),
     ({"claims": {"control_seeds": [2]}}, r"config: claims.control_seeds \[2\] are also seeds of 'sst2'"),
     ({"max_length": {"sst2": 64}}, "config: max_length has no entry for dataset 'imdb'"),
 ])

@@ -306,6 +306,14 @@ def absent(head: dict, columns, verdict: str) -> list[dict]:
     return [cell(**head, column=c, method=m, verdict=verdict) for c, m in columns.items()]
 
 
+def untestable(head: dict, dataset: str, present, extra_columns: dict[str, str], column_not_testable: dict) -> list[dict]:
+    """Cells for the extra columns that cannot be trained on `dataset` (config claims.column_not_testable:
+    column -> dataset -> why), where the row has no runs of their own (`present`: its columns), so the
+    row says why instead of leaving the column blank."""
+    return [cell(**head, column=c, method=extra_columns[c], verdict=f"not testable here ({why[dataset]})")
+            for c, why in column_not_testable.items() if dataset in why and c not in present]
+
+
 def compare(head: dict, runs: pd.DataFrame, columns: dict[str, str], values, control_seeds=(),
             baseline: str = BASELINE) -> list[dict]:
     """One cell per column (name -> method): that method against `baseline`, seeds paired.

@@ -29,7 +29,7 @@ ACCURACY_DATASETS = ("sst2", "imdb", "agnews")
 # config `claims` (config/schema.yaml documents each key)
 CLAIMS_DEFAULTS = {"live": "afa", "paper_literal": "afa_paper", "extra_columns": {}, "contrasts": {}, "controls": [],
                    "control_seeds": [], "control_datasets": None,
-                   "control_models": None, "same_objective": [], "not_testable": {}, "primary": [],
+                   "control_models": None, "same_objective": [], "not_testable": {}, "column_not_testable": {}, "primary": [],
                    "recipe_chosen_on": {}, "min_effect": {"accuracy": 0.005, "auprc": 0.01, "comprehensiveness": 0.01,
                                                           "attack_accuracy": 0.01}}
 # the evaluations a page may read of a run (`train`: the run's own train_metrics.json; `disc_study`:
@@ -120,7 +120,7 @@ def claims_settings(config: dict) -> dict:
     """config `claims` over its defaults (min_effect key by key; a null mapping is an empty one, so an
     overlay can clear the extra columns that a config before it named)."""
     out = {**CLAIMS_DEFAULTS, **(config.get("claims") or {})}
-    for key in ("extra_columns", "contrasts"):
+    for key in ("extra_columns", "contrasts", "column_not_testable"):
         out[key] = out[key] or {}
     out["controls"] = out["controls"] or []
     out["min_effect"] = {**CLAIMS_DEFAULTS["min_effect"], **(config.get("claims") or {}).get("min_effect", {})}
@@ -519,6 +519,10 @@ class RunTable:
             if c not in self.claims["extra_columns"]:
                 raise ValueError(f"config: claims.controls lists {c!r}, which claims.extra_columns does not name "
                                  f"(named: {', '.join(self.claims['extra_columns']) or 'none'})")
+        for c in self.claims["column_not_testable"]:
+            if c not in self.claims["extra_columns"]:
+                raise ValueError(f"config: claims.column_not_testable names column {c!r}, which claims.extra_columns "
+                                 f"does not name (named: {', '.join(self.claims['extra_columns']) or 'none'})")
         for where, method in named:
             if method not in self.config["method_settings"]:
                 raise ValueError(f"config: {where} is {method!r}, which method_settings does not "
