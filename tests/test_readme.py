@@ -49,7 +49,9 @@ def test_the_readmes_claims_numbers_are_the_claims_tables():
     readme = (REPO / "README.md").read_text()
     table = pd.read_csv(REPO / "results" / "paper" / "claims.csv")
     probe = pd.read_csv(REPO / "results" / "paper" / "probe_table.csv")
-    assert summary.readme_blocks(readme, table, probe) == readme, "run `afa claims-summary --update README.md`"
+    disc_csv = REPO / "results" / "discriminator" / "discriminator.csv"
+    disc = pd.read_csv(disc_csv) if disc_csv.exists() else None
+    assert summary.readme_blocks(readme, table, probe, disc) == readme, "run `afa claims-summary --update README.md`"
     assert "<!-- claims-standing -->\n" + summary.standing(table) + "\n<!-- /claims-standing -->" in readme
 
 
@@ -118,3 +120,26 @@ def test_the_sst2_recipe_in_the_claims_config_is_the_one_validation_chose():
     sst2 = {**paper, **claims["model_overrides"]["sst2"]["scratch"]}
     assert sst2 == overlay["model_settings"][pick], (pick, means.round(2).to_dict())
     assert claims["model_overrides"].get("imdb") is None  # IMDB keeps its own recipe's model
+
+
+def test_the_discriminator_studys_sentence_counts_the_readings_that_meet_the_bar_and_names_the_gaps():
+    import pandas as pd
+
+    from afa import summary
+
+    def row(variant, masking, d, meets=False, steps=400, group="all", K=3):
+        return {"dataset": "sst2", "variant": variant, "masking": masking, "policy": "uniform", "steps": steps,
+                "group": group, "K": K, "seeds": 3, "polar_vs_neutral_d": d, "polar_vs_neutral_d_low": d - 0.2,
+                "polar_vs_neutral_d_high": d + 0.2, "p_holm": 0.01 if meets else 1.0, "meets_bar": meets,
+                "not_testable": float("nan")}
+
+    t = pd.DataFrame([row("d64", "delete", 0.1), row("d64", "delete", 0.2, steps=1000), row("l3", "replace", 0.5, True),
+                      row("l3", "replace", 0.9, K=1), row("l3", "replace", 0.8, group="below_max_length"),
+                      {"dataset": "imdb", "variant": "w512", "meets_bar": False, "not_testable": "80 min a cell"}])
+    text = summary.disc_headline(t)
+    assert "2 cells of D variant (d64, l3) x masking (delete, replace) on SST-2, 3 seeds each, 3 readings" in text
+    assert "1 meet the bar" in text and "; l3, replace, SST-2, 400 updates)." in text
+    # the largest effect among the readings: not another K's or a length group's
+    assert "The largest effect is +0.50 [+0.30, +0.70] (l3, replace, SST-2, 400 updates; Holm p 0.01)" in text
+    assert text.endswith("Not testable here: IMDB w512 (the table gives each cost).")
+    assert "0 meet the bar" in summary.disc_headline(t.assign(meets_bar=False))

@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the README's generated claims blocks (where the replication stands; the table) from a claims.csv")
     cs.add_argument("--csv", type=Path, default=Path("results/paper/claims.csv"))
     cs.add_argument("--probe", type=Path, default=Path("results/paper/probe_table.csv"))
+    cs.add_argument("--disc", type=Path, default=Path("results/discriminator/discriminator.csv"),
+                    help="the discriminator study's table, for a README with a disc-standing block")
     cs.add_argument("--update", type=Path, help="rewrite the blocks of this README in place (default: print them)")
     cs.add_argument("--results-page", type=Path,
                     help="also rewrite this page's results-* blocks (docs/results.md) from the CSVs beside --csv")
@@ -222,7 +224,8 @@ def run(args) -> None:
         from afa.io import atomic_path
 
         table, probe = pd.read_csv(args.csv), pd.read_csv(args.probe)
-        pages = [(args.update, lambda text: summary.readme_blocks(text, table, probe)),
+        disc = pd.read_csv(args.disc) if args.disc.exists() else None
+        pages = [(args.update, lambda text: summary.readme_blocks(text, table, probe, disc)),
                  (args.results_page, lambda text: summary.results_blocks(text, args.csv.parent))]
         for page, fill in [(page, fill) for page, fill in pages if page]:
             text = fill(page.read_text())

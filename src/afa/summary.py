@@ -36,6 +36,8 @@ def _cell(r) -> str:
     return f"**{text}** (primary)" if r.get("family") == "primary" else text
 
 
+DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "agnews": "AG News"}
+
 VERDICTS = ("holds", "does not hold", "inconclusive", "not run", "not testable here")
 # the decomposition family's words for "holds" and "does not hold" (afa.claims.DECOMPOSITION_WORDS)
 DECOMPOSITION_VERDICTS = ("positive", "smaller than the minimal effect")
@@ -170,6 +172,38 @@ def signal_examples(signal: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
+def disc_headline(disc: pd.DataFrame) -> str:
+    """The discriminator study (results/discriminator/discriminator.csv, notebooks/discriminator.py) in
+    two sentences: how many of its readings (cell x budget, all sentences, AFA's K) meet issue 32's bar,
+    the largest polar-vs-neutral effect with its Holm p, and what was not testable here."""
+    why = disc.get("not_testable", pd.Series("", index=disc.index)).fillna("")
+    gaps = disc[why != ""]
+    t = disc[(why == "") & (disc.group == "all")]
+    t = t[t.K == t.K.max()]
+    if not len(t):
+        raise ValueError("discriminator table: no readings at all sentences")
+    names = lambda col: ", ".join(sorted(t[col].unique()))  # noqa: E731
+    n_cells = len(t.groupby(["dataset", "variant", "masking", "policy"]))
+    seeds = sorted(set(t.seeds.astype(int)))
+    meets = t[t.meets_bar.astype(bool)]
+    best = t.loc[t.polar_vs_neutral_d.idxmax()]
+    text = (f"The discriminator study (D alone, trained on copies of the train split masked at random and probed on "
+            f"validation at K {int(best.K)}; {n_cells} cells of D variant ({names('variant')}) x masking "
+            f"({names('masking')}) on {', '.join(DATASET_NAMES.get(d, d) for d in sorted(t.dataset.unique()))}, "
+            f"{'-'.join(map(str, (seeds[0], seeds[-1]))) if len(seeds) > 1 else seeds[0]} seeds each, "
+            f"{len(t)} readings over the budgets): {len(meets)} meet the bar (effect size of polar over neutral "
+            f"masks above 0.3 and above 0 after Holm over the {len(t)}, D accuracy 0.6-0.95")
+    text += (f"; {'; '.join(f'{r.variant}, {r.masking}, {DATASET_NAMES.get(r.dataset, r.dataset)}, {int(r.steps)} updates' for r in meets.itertuples())})."
+             if len(meets) else ").")
+    text += (f" The largest effect is {_num(best.polar_vs_neutral_d, 2)} [{_num(best.polar_vs_neutral_d_low, 2)}, "
+             f"{_num(best.polar_vs_neutral_d_high, 2)}] ({best.variant}, {best.masking}, "
+             f"{DATASET_NAMES.get(best.dataset, best.dataset)}, {int(best.steps)} updates; Holm p {_p(best.p_holm)}).")
+    if len(gaps):
+        text += " Not testable here: " + ", ".join(f"{DATASET_NAMES.get(r.dataset, r.dataset)} {r.variant}"
+                                                  for r in gaps.itertuples()) + " (the table gives each cost)."
+    return text
+
+
 README_BLOCKS = {"claims-standing": lambda t, p: standing(t), "claims-table": lambda t, p: readme_table(t),
                  "probe-standing": lambda t, p: probe_headline(p)}
 
@@ -184,14 +218,19 @@ def fill_blocks(text: str, blocks: dict[str, str]) -> str:
     return text
 
 
-def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame) -> str:
-    """`text` (a README) with each generated block made anew from the claims `table` and the `probe` table."""
-    return fill_blocks(text, {name: make(table, probe) for name, make in README_BLOCKS.items()})
+def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame, disc: pd.DataFrame | None = None) -> str:
+    """`text` (a README) with each generated block made anew from the claims `table` and the `probe` table,
+    and its `disc-standing` block, where it has one, from the discriminator study's table `disc`."""
+    blocks = {name: make(table, probe) for name, make in README_BLOCKS.items()}
+    if "<!-- disc-standing -->" in text:
+        if disc is None:
+            raise ValueError("the README has a disc-standing block: give the discriminator study's table")
+        blocks["disc-standing"] = disc_headline(disc)
+    return fill_blocks(text, blocks)
 
 
 # --- docs/results.md: one generated table per report page of results/paper --------------------------
 
-DATASET_NAMES = {"sst2": "SST-2", "imdb": "IMDB", "agnews": "AG News"}
 
 
 def _setting(r, split: str | None = "report") -> str:
