@@ -176,6 +176,8 @@ def disc_headline(disc: pd.DataFrame) -> str:
     """The discriminator study (results/discriminator/discriminator.csv, notebooks/discriminator.py) in
     two sentences: how many of its readings (cell x budget, all sentences, AFA's K) meet issue 32's bar,
     the largest polar-vs-neutral effect with its Holm p, and what was not testable here."""
+    from afa.evaluation.disc_study import BAR  # the bar the table was decided by, not a copy of its numbers
+
     why = disc.get("not_testable", pd.Series("", index=disc.index)).fillna("")
     gaps = disc[why != ""]
     t = disc[(why == "") & (disc.group == "all")]
@@ -192,7 +194,7 @@ def disc_headline(disc: pd.DataFrame) -> str:
             f"({names('masking')}) on {', '.join(DATASET_NAMES.get(d, d) for d in sorted(t.dataset.unique()))}, "
             f"{'-'.join(map(str, (seeds[0], seeds[-1]))) if len(seeds) > 1 else seeds[0]} seeds each, "
             f"{len(t)} readings over the budgets): {len(meets)} meet the bar (effect size of polar over neutral "
-            f"masks above 0.3 and above 0 after Holm over the {len(t)}, D accuracy 0.6-0.95")
+            f"masks above {BAR['d']} and above 0 after Holm over the {len(t)}, D accuracy {BAR['acc'][0]}-{BAR['acc'][1]}")
     text += (f"; {'; '.join(f'{r.variant}, {r.masking}, {DATASET_NAMES.get(r.dataset, r.dataset)}, {int(r.steps)} updates' for r in meets.itertuples())})."
              if len(meets) else ").")
     text += (f" The largest effect is {_num(best.polar_vs_neutral_d, 2)} [{_num(best.polar_vs_neutral_d_low, 2)}, "
@@ -230,7 +232,6 @@ def readme_blocks(text: str, table: pd.DataFrame, probe: pd.DataFrame, disc: pd.
 
 
 # --- docs/results.md: one generated table per report page of results/paper --------------------------
-
 
 
 def _setting(r, split: str | None = "report") -> str:
