@@ -3,8 +3,10 @@ A D trained on [MASK] copies must learn the mask id (near-perfect accuracy, no p
 equally long masks); a fake POS tagger stands in for NLTK's, as in tests/test_probe.py."""
 
 import json
+import math
 import subprocess
 
+import numpy as np
 import pytest
 from test_probe import trained  # noqa: F401 (the fixture: a small baseline run on the sample's SST-2)
 
@@ -164,30 +166,127 @@ def test_a_generator_trained_once_is_the_one_a_cell_would_train_itself(trained, 
                  tagger=lambda w: ["NOUN"] * len(w), generator=tmp_path / "G")
 
 
-def test_the_bar_needs_holm_over_the_family_the_accuracy_band_and_below_the_cut_where_texts_are_cut():
-    """meets_bar: an unadjusted p of 0.01 passes alone but not among 20 rows; a saturated or blind D
-    fails; a cut dataset's cell must pass again below the cut."""
+def test_the_bar_screens_unadjusted_then_confirms_on_new_seeds_with_holm_over_what_the_screen_let_through():
+    """meets_bar: the screen reads p unadjusted, the confirmation adjusts over the readings screened
+    in (a missing confirmation counts as p 1); a saturated or blind D fails; only AFA's K is read; a
+    cut dataset's reading must pass again below the cut, in both stages."""
     import pandas as pd
 
     from afa.evaluation.disc_study import meets_bar
 
     cell = ["dataset", "variant"]
 
-    def row(variant, d=0.5, p=0.001, acc=0.8, group="all", dataset="sst2", K=3):
+    def row(variant, d=0.5, p=0.001, acc=0.8, group="all", dataset="sst2", K=3, stage="screen"):
         return {"dataset": dataset, "variant": variant, "K": K, "group": group, "polar_vs_neutral_d": d,
-                "polar_vs_neutral_d_p_greater": p, "disc_acc": acc}
+                "polar_vs_neutral_d_p_greater": p, "disc_acc": acc, "stage": stage}
 
-    alone = meets_bar(pd.DataFrame([row("a", p=0.01)]), cell)
-    assert alone.meets_bar.tolist() == [True] and alone.p_holm.tolist() == [0.01]
-    many = meets_bar(pd.DataFrame([row("a", p=0.01)] + [row(f"n{i}", d=0.0, p=0.5) for i in range(19)]), cell)
-    assert many.p_holm[0] == pytest.approx(0.2) and not many.meets_bar.any()
-    t = meets_bar(pd.DataFrame([row("small", d=0.25), row("blind", acc=0.55), row("saturated", acc=1.0),
-                                row("ok"), row("ok", K=1, p=0.9)]), cell)
-    assert t.set_index(["variant", "K"]).meets_bar.to_dict() == {
+    screen = [row("a", p=0.04), row("b", p=0.04)] + [row(f"n{i}", d=0.0, p=0.5) for i in range(18)]
+    only = meets_bar(pd.DataFrame(screen), cell)
+    assert only[only.screened_in].variant.tolist() == ["a", "b"] and not only.meets_bar.any()  # no new seeds: no verdict
+    both = meets_bar(pd.DataFrame(screen + [row("a", p=0.02, stage="confirm"), row("b", p=0.2, stage="confirm")]), cell)
+    confirm = both[both.stage == "confirm"].set_index("variant")
+    assert confirm.p_holm.to_dict() == pytest.approx({"a": 0.04, "b": 0.2})  # Holm over 2, not over the 20
+    assert confirm.meets_bar.to_dict() == {"a": True, "b": False}
+    alone = meets_bar(pd.DataFrame(screen + [row("a", p=0.02, stage="confirm")]), cell)  # b's seeds not in: p 1
+    assert alone[alone.stage == "confirm"].p_holm.tolist() == [pytest.approx(0.04)]
+    # a confirmation of a reading the screen did not let through is not read
+    stray = meets_bar(pd.DataFrame(screen + [row("n0", stage="confirm")]), cell)
+    assert not stray.meets_bar.any() and stray.p_holm.isna().all()
+    t = meets_bar(pd.DataFrame([row("small", d=0.25), row("blind", acc=0.55), row("saturated", acc=1.0), row("ok"),
+                                row("ok", K=1, p=0.9)]
+                               + [row(v, stage="confirm") for v in ("small", "blind", "saturated", "ok")]), cell)
+    assert t[t.stage == "screen"].set_index(["variant", "K"]).screened_in.to_dict() == {
         ("small", 3): False, ("blind", 3): False, ("saturated", 3): False, ("ok", 3): True, ("ok", 1): False}
-    # a K below AFA's is read (a row) but not in the family: its p is not adjusted
-    assert t.p_holm.isna().tolist() == [False, False, False, False, True]
-    cut = meets_bar(pd.DataFrame([row("length", dataset="imdb"), row("length", dataset="imdb", group="below_max_length", d=0.0, p=0.5),
-                                  row("both", dataset="imdb"), row("both", dataset="imdb", group="below_max_length")]), cell)
-    assert cut[cut.group == "all"].set_index("variant").meets_bar.to_dict() == {"length": False, "both": True}
-    assert not cut[cut.group != "all"].meets_bar.any()  # only a cell's "all" row carries the verdict
+    assert t[t.meets_bar].variant.tolist() == ["ok"]
+    cut = meets_bar(pd.DataFrame(
+        [row("length", dataset="imdb"), row("length", dataset="imdb", group="below_max_length", d=0.0, p=0.5),
+         row("both", dataset="imdb"), row("both", dataset="imdb", group="below_max_length"),
+         row("late", dataset="imdb"), row("late", dataset="imdb", group="below_max_length")]
+        + [row(v, dataset="imdb", stage="confirm", group=g) for v in ("length", "both", "late")
+           for g in ("all", "below_max_length")][:-1]
+        + [row("late", dataset="imdb", stage="confirm", group="below_max_length", d=0.1)]), cell)
+    assert cut[(cut.stage == "screen") & (cut.group == "all")].set_index("variant").screened_in.to_dict() == {
+        "length": False, "both": True, "late": True}
+    assert cut[cut.meets_bar].variant.tolist() == ["both"]  # late fails below the cut on its new seeds
+    assert not cut[cut.group != "all"].meets_bar.any()  # only a reading's "all" row carries the verdict
+
+
+# --- the bar's error rate and power, simulated --------------------------------------------------------
+# Variance components of the study's per-sentence polar-minus-neutral reward differences (K 3, detect),
+# each seed's in units of its sd as `row_effect` reads them, measured by two-way mean squares on the
+# committed SST-2 cells (132 sentences with a POS-matched pair, 3 seeds; 2026-12-06): sd of the seed
+# effect, of the sentence effect every seed shares, of the rest. The sentence term's share of the
+# estimate's variance spans 0.08 (w512 replace) to 0.99 (d64 generator at 2,895 updates).
+STUDY_REGIMES = {
+    "sentence_dominated": (0.0, 0.90, 0.45),   # d64 and l3 generator, l3 unigram
+    "mixed": (0.07, 0.55, 0.84),               # d64 delete at 400 updates
+    "seed_dominated": (0.106, 0.27, 0.96),     # w512 replace
+}
+STUDY_SENTENCES, STUDY_READINGS = 132, 38   # the SST-2 pairs; the readings at K 3 the plan reaches
+
+
+def study_seeds(rng, regime, seeds, shared, effect=0.0):
+    """Per seed, a cell's per-sentence differences: `shared` is the sentence effect every seed (of
+    both stages: the same sentences) shares."""
+    sa, _, se = STUDY_REGIMES[regime]
+    return [effect + rng.normal(0, sa) + shared + rng.normal(0, se, STUDY_SENTENCES) for _ in range(seeds)]
+
+
+@pytest.mark.parametrize("regime", sorted(STUDY_REGIMES))
+def test_the_screen_s_one_sided_p_at_three_seeds_rejects_at_most_its_nominal_rate(regime):
+    # at 5 %, 1 % and Holm's first step over the study's readings (0.05 / 38): the t over 3 seeds
+    # (2 degrees of freedom) with the shared sentence draw counted; skewed or heavy-tailed seed effects
+    # were simulated too while fixing the bar (at most 0.95x nominal at 5 %), not kept as a test
+    from afa.evaluation.disc_study import row_effect
+
+    rng, tables = np.random.default_rng(3), 4000
+    p = np.array([row_effect(study_seeds(rng, regime, 3, rng.normal(0, STUDY_REGIMES[regime][1], STUDY_SENTENCES)))
+                  ["d_p_greater"] for _ in range(tables)])
+    for alpha in (0.05, 0.01, 0.05 / STUDY_READINGS):
+        assert (p < alpha).mean() <= alpha + 2 * math.sqrt(alpha * (1 - alpha) / tables), alpha
+
+
+def bar_family(rng, regime, effects, bar=None):
+    """One simulated study: a reading per true effect, screened on 3 seeds, and what the screen lets
+    through confirmed on 5 new seeds over the same sentences; returns meets_bar's table."""
+    import pandas as pd
+
+    from afa.evaluation.disc_study import BAR, meets_bar, row_effect
+
+    shared = [rng.normal(0, STUDY_REGIMES[regime][1], STUDY_SENTENCES) for _ in effects]
+
+    def row(i, stage, seeds):
+        e = row_effect(study_seeds(rng, regime, seeds, shared[i], effects[i]))
+        return {"reading": i, "stage": stage, "K": 3, "group": "all", "disc_acc": 0.7, "polar_vs_neutral_d": e["d"],
+                "polar_vs_neutral_d_p_greater": e["d_p_greater"]}
+
+    rows = [row(i, "screen", 3) for i in range(len(effects))]
+    screened = meets_bar(pd.DataFrame(rows), ["reading"], bar or BAR)
+    rows += [row(i, "confirm", 5) for i in screened[screened.screened_in].reading]
+    return meets_bar(pd.DataFrame(rows), ["reading"], bar or BAR)
+
+
+@pytest.mark.parametrize("regime", sorted(STUDY_REGIMES))
+def test_the_two_stage_bar_keeps_the_family_wise_rate_where_no_d_sees_anything(regime):
+    # the confirmation reads the screen's own sentences, so its selection on their draw is not undone;
+    # the effect threshold keeps that from passing a null reading (at threshold 0 instead of 0.3 the
+    # sentence-dominated regime passed 7 % of null studies while the bar was fixed: the caveat in
+    # meets_bar's docstring)
+    rng, studies = np.random.default_rng(11), 300
+    rate = np.mean([bar_family(rng, regime, [0.0] * STUDY_READINGS).meets_bar.any() for _ in range(studies)])
+    assert rate <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / studies)
+
+
+def test_holm_over_every_reading_at_three_seeds_cannot_see_an_effect_the_two_stage_bar_finds():
+    # one reading with a true d of 0.46 (the largest the screen saw) among 37 null ones, mixed regime:
+    # Holm over all 38 on 3 seeds (the rule before the second stage) almost never passes it
+    from afa.stats import holm
+
+    rng, studies = np.random.default_rng(5), 100
+    one = two = 0
+    for _ in range(studies):
+        t = bar_family(rng, "mixed", [0.46] + [0.0] * (STUDY_READINGS - 1))
+        screen = t[t.stage == "screen"]
+        one += bool(holm(screen.polar_vs_neutral_d_p_greater.to_numpy())[0] < 0.05 and screen.polar_vs_neutral_d.iloc[0] > 0.3)
+        two += bool(t[t.reading == 0].meets_bar.any())
+    assert one / studies < 0.05 and two / studies > 0.8, (one, two)

@@ -122,24 +122,48 @@ def test_the_sst2_recipe_in_the_claims_config_is_the_one_validation_chose():
     assert claims["model_overrides"].get("imdb") is None  # IMDB keeps its own recipe's model
 
 
-def test_the_discriminator_studys_sentence_counts_the_readings_that_meet_the_bar_and_names_the_gaps():
+def test_the_discriminator_studys_sentences_count_the_screen_the_confirmation_and_name_the_gaps():
     import pandas as pd
 
     from afa import summary
 
-    def row(variant, masking, d, meets=False, steps=400, group="all", K=3):
+    def row(variant, masking, d, screened=False, meets=False, steps=400, group="all", K=3, stage="screen", seeds=3):
         return {"dataset": "sst2", "variant": variant, "masking": masking, "policy": "uniform", "steps": steps,
-                "group": group, "K": K, "seeds": 3, "polar_vs_neutral_d": d, "polar_vs_neutral_d_low": d - 0.2,
-                "polar_vs_neutral_d_high": d + 0.2, "p_holm": 0.01 if meets else 1.0, "meets_bar": meets,
-                "not_testable": float("nan")}
+                "stage": stage, "group": group, "K": K, "seeds": seeds, "polar_vs_neutral_d": d,
+                "polar_vs_neutral_d_low": d - 0.2, "polar_vs_neutral_d_high": d + 0.2,
+                "p_holm": 0.01 if meets else 1.0 if stage == "confirm" else float("nan"), "screened_in": screened,
+                "meets_bar": meets, "not_testable": float("nan")}
 
-    t = pd.DataFrame([row("d64", "delete", 0.1), row("d64", "delete", 0.2, steps=1000), row("l3", "replace", 0.5, True),
-                      row("l3", "replace", 0.9, K=1), row("l3", "replace", 0.8, group="below_max_length"),
-                      {"dataset": "imdb", "variant": "w512", "meets_bar": False, "not_testable": "80 min a cell"}])
-    text = summary.disc_headline(t)
+    screen = [row("d64", "delete", 0.1), row("d64", "delete", 0.4, True, steps=1000), row("l3", "replace", 0.5, True),
+              row("l3", "replace", 0.9, K=1), row("l3", "replace", 0.8, group="below_max_length"),
+              {"dataset": "imdb", "variant": "w512", "meets_bar": False, "not_testable": "80 min a cell"}]
+    text = summary.disc_headline(pd.DataFrame(screen))
     assert "2 cells of D variant (d64, l3) x masking (delete, replace) on SST-2, 3 seeds each, 3 readings" in text
-    assert "1 meet the bar" in text and "; l3, replace, SST-2, 400 updates)." in text
-    # the largest effect among the readings: not another K's or a length group's
-    assert "The largest effect is +0.50 [+0.30, +0.70] (l3, replace, SST-2, 400 updates; Holm p 0.01)" in text
+    assert "2 pass the screen (d64, delete, SST-2, 1000 updates; l3, replace, SST-2, 400 updates)." in text
+    assert "2 of the readings screened in have no new seeds yet: no verdict on them." in text
+    # the largest effect among the screen's readings: not another K's or a length group's
+    assert "The largest effect on the screen's seeds is +0.50 [+0.30, +0.70] (l3, replace, SST-2, 400 updates)" in text
     assert text.endswith("Not testable here: IMDB w512 (the table gives each cost).")
-    assert "0 meet the bar" in summary.disc_headline(t.assign(meets_bar=False))
+    confirmed = screen + [row("l3", "replace", 0.6, meets=True, stage="confirm", seeds=5),
+                          row("l3", "replace", 2.0, meets=True, stage="confirm", seeds=5, K=1)]
+    text = summary.disc_headline(pd.DataFrame(confirmed))
+    assert ("On the new seeds (5 per reading), 1 meets the bar: l3, replace, SST-2, 400 updates +0.60 [+0.40, +0.80], "
+            "Holm p 0.01. 1 of the readings screened in have no new seeds yet") in text
+    assert "0 meet the bar" in summary.disc_headline(pd.DataFrame(confirmed).assign(meets_bar=False))
+
+
+def test_the_confirmation_trains_exactly_the_cells_the_screen_let_through():
+    """config/disc_study.yaml's confirm.cells, written by hand, are the screen's on the committed cells."""
+    from afa import config_check
+    from afa.runs import RunTable
+    from afa.tables import disc_study_table
+
+    runs = RunTable(config_check.check([REPO / f"config/{n}.yaml" for n in ("paper", "mirror", "claims", "disc_study")]))
+    stages = runs.disc_study_stages()
+    files = [f for c in runs.disc_study() if c.seed in stages["screen"]
+             for f in [REPO / "results/discriminator/eval/disc_study/{dataset}/{model}/{variant}/{masking}/{policy}/seed{seed}.json"
+                       .format(**c.fields())] if f.exists()]
+    assert len(files) >= 26  # the SST-2 cells committed when the screen chose its cells
+    _, table = disc_study_table([str(f) for f in files], stages["confirm"])
+    screened = {f"{r.dataset}/{r.variant}/{r.masking}/{r.policy}" for r in table[table.screened_in].itertuples()}
+    assert screened == set(runs.config["disc_study"]["confirm"]["cells"])

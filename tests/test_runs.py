@@ -209,6 +209,18 @@ def test_the_study_s_cells_narrow_per_dataset_and_a_variant_may_have_its_own_bud
     assert {c.masking for c in cells if runs.uses_generator(c)} == {"generator"}
 
 
+def test_the_confirmation_trains_only_the_cells_it_names_at_its_new_seeds():
+    study = {**BASE["disc_study"], "variants": {"d64": {"d_model": 64}, "w512": {"d_model": 512}},
+             "maskings": {"delete": {"masking": "delete"}}, "seeds": [1, 2],
+             "confirm": {"seeds": [4, 5], "cells": ["sst2/d64/delete/uniform"]}}
+    runs = RunTable(config(disc_study=study, lexicons={"sst2": "sst_phrases"}))
+    seeds = {}
+    for c in runs.disc_study():
+        seeds.setdefault((c.dataset, c.variant), []).append(c.seed)
+    assert seeds == {("sst2", "d64"): [1, 2, 4, 5], ("sst2", "w512"): [1, 2]}
+    assert runs.disc_study_stages() == {"screen": [1, 2], "confirm": [4, 5]}
+
+
 @pytest.mark.parametrize("change, message", [
     ({"per_dataset": {"sst2": {"maskings": ["refil"]}}},
      "config: disc_study.per_dataset.sst2.maskings 'refil', which disc_study.maskings does not define"),
@@ -216,6 +228,9 @@ def test_the_study_s_cells_narrow_per_dataset_and_a_variant_may_have_its_own_bud
     ({"per_variant": {"d64": {"steps": 20}}}, "config: disc_study's probe_at names 20 for variant 'd64' on sst2"),
     ({"per_dataset": {"imdb": {"per_variant": {"d46": {}}}}},
      "config: disc_study.per_dataset.imdb.per_variant has an entry for 'd46'"),
+    ({"confirm": {"seeds": [1, 4], "cells": []}}, "config: disc_study.confirm.seeds [1] are also disc_study.seeds"),
+    ({"confirm": {"seeds": [4], "cells": ["sst2/d46/delete/uniform"]}},
+     "config: disc_study.confirm.cells lists 'sst2/d46/delete/uniform', which is not a cell of the study"),
 ])
 def test_a_misnamed_study_cell_or_a_late_budget_is_one_line(change, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -245,7 +245,8 @@ class RunTable:
     def disc_study(self) -> list[StudyCell]:
         """The discriminator study's cells: every dataset with a lexicon (of `disc_study.datasets`;
         null: all) x variant x masking (a dataset's own lists in disc_study.per_dataset, if any) x
-        policy x seed."""
+        policy x seed; the cells `disc_study.confirm.cells` names (those the screen let through,
+        afa.evaluation.disc_study.meets_bar) also at the confirmation's new seeds."""
         block = self.config.get("disc_study") or {}
         if not block:
             return []
@@ -253,8 +254,16 @@ class RunTable:
         datasets = [d for d in self.config["datasets"] if self.lexicon(d) and (wanted is None or d in wanted)]
         model, base = block.get("model", "scratch"), block.get("baseline_seed", 1)
         narrow = lambda ds, key: ((block.get("per_dataset") or {}).get(ds) or {}).get(key) or list(block[key])
+        confirm = block.get("confirm") or {}
+        seeds = lambda *name: list(block["seeds"]) + (  # noqa: E731
+            list(confirm.get("seeds") or []) if "/".join(name) in (confirm.get("cells") or []) else [])
         return [StudyCell(ds, model, v, m, p, seed, base) for ds in datasets for v in narrow(ds, "variants")
-                for m in narrow(ds, "maskings") for p in block.get("policies", ["uniform"]) for seed in block["seeds"]]
+                for m in narrow(ds, "maskings") for p in block.get("policies", ["uniform"]) for seed in seeds(ds, v, m, p)]
+
+    def disc_study_stages(self) -> dict[str, list[int]]:
+        """D's seeds of each stage of the study's bar (afa.evaluation.disc_study.meets_bar)."""
+        block = self.config.get("disc_study") or {}
+        return {"screen": list(block.get("seeds") or []), "confirm": list((block.get("confirm") or {}).get("seeds") or [])}
 
     def disc_study_settings(self, cell: StudyCell) -> dict:
         """What `afa disc_study --settings` gets for a cell (the study's keys the block sets, a variant's
@@ -502,6 +511,16 @@ class RunTable:
             if name not in study[key]:
                 raise ValueError(f"config: {where} {name!r}, which disc_study.{key} does not define "
                                  f"(defined: {', '.join(study[key])})")
+        confirm = study.get("confirm") or {}
+        overlap = sorted(set(confirm.get("seeds") or []) & set(study.get("seeds") or []))
+        if overlap:
+            raise ValueError(f"config: disc_study.confirm.seeds {overlap} are also disc_study.seeds; the confirmation "
+                             "needs new seeds, independent of the screen that chose its cells")
+        studied = {f"{c.dataset}/{c.variant}/{c.masking}/{c.policy}" for c in self.disc_study()}
+        for name in confirm.get("cells") or []:
+            if name not in studied:
+                raise ValueError(f"config: disc_study.confirm.cells lists {name!r}, which is not a cell of the study "
+                                 f"(dataset/variant/masking/policy; cells: {', '.join(sorted(studied))})")
         for cell in self.disc_study():  # each cell's budget as its job will get it
             budget = {**STUDY_DEFAULTS, **self.disc_study_settings(cell)}
             late = [n for n in budget["probe_at"] if n >= budget["steps"]]

@@ -116,3 +116,79 @@ def versus_baseline(runs: pd.DataFrame, keys: list[str], metrics: list[str], per
                                     f"{scale * b['ci_high']:+.{digits}f}] p={_p(b['p_value'])}")
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --- the discriminator study (notebooks/discriminator.py) ---------------------------------------------
+DISC_CELL = ["dataset", "model", "variant", "masking", "policy", "steps"]  # a reading: a cell at a budget
+DISC_ROWS = {"polar_vs_neutral": ("polar", "neutral"), "random_vs_none": ("random", "none"),
+             "tail_vs_random": ("tail", "random"), "random_vs_random": ("random", "random2")}
+
+
+def disc_study_table(result_files: list[str], confirm_seeds=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The discriminator study's runs (a row per cell, seed and budget) and its table (a row per
+    reading, stage, K and length group; afa.evaluation.disc_study.meets_bar's columns added), from the
+    `afa disc_study` result files and the examples beside them. D's seeds in `confirm_seeds` are the
+    bar's confirmation, read apart from the screen's (the rest)."""
+    import gzip
+
+    from afa.evaluation.disc_study import meets_bar, row_effect
+
+    CELL, ROWS, REWARD = DISC_CELL, DISC_ROWS, "detect"
+
+    def examples(file, steps):
+        with gzip.open(file.replace(".json", ".examples.jsonl.gz"), "rt") as fh:
+            return [e for e in map(json.loads, fh) if e["skipped"] is None and e["steps"] == steps]
+
+    # one row per cell, seed and budget: a file holds its D's probe after each budget (`budgets`: the
+    # disc_study block's probe_at and steps, one training)
+    runs = load_runs(result_files)
+    runs = pd.DataFrame([{**r, **b, "steps": b["train"]["steps"]} for r in runs.to_dict("records") for b in r["budgets"]])
+    runs["s_per_step"] = [t["seconds_per_step"] for t in runs["train"]]
+    runs["disc_acc"] = [t["disc_acc"] for t in runs["train"]]
+    # the bar's two stages (meets_bar): the confirmation's seeds are read apart from the screen's
+    runs["stage"] = ["confirm" if s in confirm_seeds else "screen" for s in runs.seed.astype(int)]
+
+    # (cell, length group, K, comparison, seed) -> per-sentence reward differences, indexed by sentence id;
+    # groups: "all", and where texts are cut (IMDB) the probe's at_max_length / below_max_length, so that
+    # a D reading the cut (a deleted copy of a cut text is shorter than any real one) shows apart
+    diffs = {}
+    groups = {}  # cell -> the length groups its sentences fall in
+    probe_acc = []
+    for _, r in runs.iterrows():
+        for e in examples(r["file"], r["steps"]):
+            groups.setdefault(tuple(r[CELL]), set()).add(e["length"])
+            for group in ("all", e["length"]):
+                for name, (first, second) in ROWS.items():
+                    diffs.setdefault((*r[CELL], group, e["K"], name, r.seed), {})[e["id"]] = (
+                        e["rewards"][REWARD][first] - e["rewards"][REWARD][second])
+        for k in r["per_K"]:
+            if "discriminator" in k:
+                d = k["discriminator"]
+                probe_acc.append({**r[CELL], "seed": r.seed, "K": k["K"], "acc_unmasked": d["accuracy_unmasked"],
+                                  "acc_random": d["accuracy_masked"]["random"]})
+    # a probe that kept no sentence (a tiny validation split) has no D accuracies: the columns stay, empty
+    probe_acc = pd.DataFrame(probe_acc, columns=CELL + ["seed", "K", "acc_unmasked", "acc_random"])
+    table = []
+    for ((*key, stage), g) in runs.groupby(CELL + ["stage"]):
+        key, seeds = tuple(key), sorted(g.seed)
+        lengths = sorted(groups.get(key, ())) if len(groups.get(key, ())) > 1 else []
+        for K in sorted({k["K"] for per_K in g["per_K"] for k in per_K}):
+            acc = probe_acc[(probe_acc[CELL] == pd.Series(key, index=CELL)).all(axis=1) & (probe_acc.K == K)
+                            & probe_acc.seed.isin(seeds)]
+            for group in ["all"] + lengths:
+                row = {**dict(zip(CELL, key)), "stage": stage, "group": group, "K": K, "seeds": len(seeds),
+                       "disc_acc": g.disc_acc.mean(), "s_per_step": g.s_per_step.mean()}
+                if group == "all":  # D's probe accuracies are over all sentences
+                    row.update(acc_unmasked=acc.acc_unmasked.mean(), acc_random=acc.acc_random.mean())
+                for name in ROWS:
+                    per_seed = [pd.Series(diffs.get((*key, group, K, name, s), {}), dtype=float) for s in seeds]
+                    if min(len(x) for x in per_seed) == 0:
+                        continue
+                    stats = row_effect(per_seed)
+                    row.update({f"{name}_{k}": v for k, v in stats.items()} if name == "polar_vs_neutral"
+                               else {f"{name}_share": stats["share"]})
+                row["sentences"] = len(diffs.get((*key, group, K, "polar_vs_neutral", seeds[0]), {}))
+                table.append(row)
+    table = pd.DataFrame(table)
+    table = meets_bar(table, CELL)
+    return runs, table

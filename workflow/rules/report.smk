@@ -239,7 +239,8 @@ rule discriminator:
     params:
         parameters=lambda wc, input, output: as_json(
             {"result_files": list(input.results), "out_csv": output.csv, "out_png": output.png,
-             "not_testable": (config.get("disc_study") or {}).get("not_testable") or {}}),
+             "not_testable": (config.get("disc_study") or {}).get("not_testable") or {},
+             "confirm_seeds": RUNS.disc_study_stages()["confirm"]}),
     log:
         OUT + "/logs/report/discriminator.log",
     benchmark:

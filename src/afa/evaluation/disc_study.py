@@ -180,18 +180,57 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
 BAR = {"d": 0.3, "acc": (0.6, 0.95), "alpha": 0.05}  # issue 32's bar; Holm added 2026-12-06 (docs/evaluations.md)
 
 
-def meets_bar(table, cell: list[str], bar: dict = BAR):
-    """Which rows of the study's table meet the bar that part 2 of issue 32 trains AFA on.
+def row_effect(per_seed) -> dict:
+    """One probe comparison of one cell over D's seeds: the share of sentences where the first copy
+    earns more (`share`, with its interval) and the effect size d (per seed, the per-sentence
+    differences in units of their sd; then `afa.stats.seed_effect` over seeds, the sentence draw the
+    seeds share counted: `d`, `d_low`, `d_high`, `d_p_greater`, the one-sided p of d > 0).
 
-    `table`: a row per cell (`cell` columns), K and length `group` ("all"; where texts are cut also
-    "below_max_length" and "at_max_length"), with `polar_vs_neutral_d` (effect size of polar over
-    neutral masks, mean over D's seeds), `polar_vs_neutral_d_p_greater` (one-sided p of it > 0, the
-    seed as the unit) and `disc_acc`. A row passes when d > bar["d"], its p survives Holm's adjustment
-    over every row of its group at the largest K (`p_holm` < alpha: the study reads dozens of cells),
-    and D's accuracy lies in bar["acc"]. A cell meets the bar (`meets_bar`, on its "all" row) when it
-    passes on all sentences and, where its texts are cut, also below the cut: there a deleted copy is
-    no shorter than a real text, so length cannot make the preference. Returns a copy with `p_holm`,
-    `passes` and `meets_bar`.
+    `per_seed`: one pandas Series of per-sentence reward differences per seed, indexed by sentence
+    id (the sentences every seed scored are used)."""
+    import numpy as np
+
+    from afa.evaluation.probe import wins
+    from afa.stats import seed_effect
+
+    share = seed_effect([wins(x) - 0.5 for x in per_seed])
+    out = {"share": share["estimate"] + 0.5, "share_low": share["ci_low"] + 0.5, "share_high": share["ci_high"] + 0.5}
+    if all(len(x) > 1 for x in per_seed):
+        with np.errstate(all="ignore"):
+            d = seed_effect([x / np.std(x, ddof=1) for x in per_seed])
+        out.update(d=d["estimate"], d_low=d["ci_low"], d_high=d["ci_high"], d_p_greater=d["p_greater"])
+    return out
+
+
+def meets_bar(table, cell: list[str], bar: dict = BAR):
+    """Which readings of the study's table meet the bar that part 2 of issue 32 trains AFA on: a
+    screen on D's first seeds, then a confirmation on new seeds of what the screen let through.
+
+    `table`: a row per reading (`cell` columns, a budget among them), `stage` ("screen": D's seeds
+    of `disc_study.seeds`; "confirm": those of `disc_study.confirm.seeds`; absent: all "screen"),
+    K, length `group` ("all"; where texts are cut also "below_max_length" and "at_max_length"), with
+    `polar_vs_neutral_d` (effect size of polar over neutral masks, mean over the stage's seeds),
+    `polar_vs_neutral_d_p_greater` (one-sided p of it > 0, the seed as the unit, `row_effect`) and
+    `disc_acc`. At AFA's K (the largest):
+
+    - a row passes the screen (`screened`) when d > bar["d"], its p < alpha unadjusted and D's
+      accuracy lies in bar["acc"]; a reading is screened in (`screened_in`, on its "all" row) when
+      its "all" row passes and, where its texts are cut, its "below_max_length" row too: there a
+      deleted copy is no shorter than a real text, so length cannot make the preference;
+    - the confirmation reads only the new seeds: a screened-in reading's "confirm" row passes
+      (`passes`) when d > bar["d"], its p survives Holm's adjustment over every screened-in reading
+      (`p_holm`; a reading whose new seeds are not in yet counts as p 1) and D's accuracy is in the
+      band; it meets the bar (`meets_bar`, on its "all" row) when it passes below the cut too.
+
+    Why two stages: with 3 seeds a one-sided t has 2 degrees of freedom, and Holm over the study's
+    ~40 readings asks for p < 0.05 / 40, a t of about 19: no effect the study could plausibly see
+    passes (tests/test_disc_study.py simulates it at the variance components of the committed
+    cells). The screen spends no error rate; the confirmation's new seeds are independent of the
+    selection, so Holm over the few readings screened in keeps the family-wise rate at alpha. The
+    sentences are the same in both stages: a confirmed reading is confirmed for new trainings of D,
+    and its interval still counts the sentence draw, but the screen's selection on that draw is not
+    undone (about 0.05 in d at these sentence counts). Returns a copy with `screened`,
+    `screened_in`, `p_holm`, `passes` and `meets_bar`.
     """
     import numpy as np
 
@@ -201,13 +240,26 @@ def meets_bar(table, cell: list[str], bar: dict = BAR):
     for col in ("polar_vs_neutral_d", "polar_vs_neutral_d_p_greater", "disc_acc"):
         if col not in t:
             t[col] = np.nan
+    if "stage" not in t:
+        t["stage"] = "screen"
+    top = t.K == t.K.max()
+    effect = (t.polar_vs_neutral_d > bar["d"]) & t.disc_acc.between(*bar["acc"]) & top
+    key = lambda r: tuple(r[cell])  # noqa: E731 (a reading: cell and budget, at AFA's K)
+
+    def with_below(stage: str, col: str) -> list[bool]:
+        below = {key(r): r[col] for _, r in t[(t.stage == stage) & (t.group == "below_max_length") & top].iterrows()}
+        return [bool(r.stage == stage and r[col] and r.group == "all" and below.get(key(r), True))
+                for _, r in t.iterrows()]
+
+    t["screened"] = ((t.stage == "screen") & effect & (t.polar_vs_neutral_d_p_greater < bar["alpha"])).astype(bool)
+    t["screened_in"] = with_below("screen", "screened")
+    family = {key(r) for _, r in t[t.screened_in].iterrows()}
     t["p_holm"] = np.nan
     for group in t.group.dropna().unique():
-        rows = (t.K == t.K.max()) & (t.group == group)
-        t.loc[rows, "p_holm"] = holm(t.loc[rows, "polar_vs_neutral_d_p_greater"].to_numpy(dtype=float))
-    t["passes"] = ((t.polar_vs_neutral_d > bar["d"]) & (t.p_holm < bar["alpha"])
-                   & t.disc_acc.between(*bar["acc"])).astype(bool)
-    below = {tuple(r[cell + ["K"]]): r.passes for _, r in t[t.group == "below_max_length"].iterrows()}
-    t["meets_bar"] = [bool(r.passes and r.group == "all" and below.get(tuple(r[cell + ["K"]]), True))
-                      for _, r in t.iterrows()]
+        rows = t[(t.stage == "confirm") & top & (t.group == group)]
+        rows = rows.loc[[key(r) in family for _, r in rows.iterrows()]] if len(rows) else rows
+        p = rows.polar_vs_neutral_d_p_greater.fillna(1.0).to_numpy(dtype=float)
+        t.loc[rows.index, "p_holm"] = holm(np.concatenate([p, np.ones(len(family) - len(rows))]))[: len(rows)]
+    t["passes"] = (effect & (t.p_holm < bar["alpha"])).astype(bool)
+    t["meets_bar"] = with_below("confirm", "passes")
     return t
