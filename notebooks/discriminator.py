@@ -111,7 +111,9 @@ fig.savefig(out_png, dpi=120)
 
 # %% [markdown]
 # ## Per seed
-# D's accuracy over its last updates and the seconds per update, per cell and seed.
+# D's accuracy over its last updates and the seconds per update, per cell and seed; for the generator
+# masking, the held-out top-10 accuracy of the G it masked with (G is retrained in each session that
+# runs generator cells and is not bitwise the same across sessions: two sessions' Gs are two draws).
 
 # %%
-runs.sort_values(CELL + ["seed"])[CELL + ["seed", "disc_acc", "s_per_step", "sentences"]].round(4)
+runs.sort_values(CELL + ["seed"])[CELL + ["seed", "stage", "disc_acc", "s_per_step", "generator_top_k"]].round(4)

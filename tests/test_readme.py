@@ -122,6 +122,25 @@ def test_the_sst2_recipe_in_the_claims_config_is_the_one_validation_chose():
     assert claims["model_overrides"].get("imdb") is None  # IMDB keeps its own recipe's model
 
 
+def test_the_paper_exact_target_is_the_one_its_recipe_search_chose():
+    """config/sst2_exact_recipe.yaml's rule (the 2-layer search's, on 2 runs a candidate) applied to its
+    runs picks a candidate; config/paper.yaml's `scratch_exact`, with claims.yaml's SST-2 override if
+    any, is that candidate's settings."""
+    import pandas as pd
+    import yaml
+
+    from afa import summary
+
+    overlay = yaml.safe_load((REPO / "config" / "sst2_exact_recipe.yaml").read_text())
+    table = pd.read_csv(REPO / "results" / "studies" / "sst2_exact_recipe" / "signal_health.csv")
+    assert len(table) == 2 * len(overlay["models"])  # baseline and afa_exact per candidate
+    pick, means = summary.recipe_choice(table, overlay["models"])
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["model_settings"]["scratch_exact"]
+    claims = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())
+    override = ((claims.get("model_overrides") or {}).get("sst2") or {}).get("scratch_exact") or {}
+    assert {**paper, **override} == overlay["model_settings"][pick], (pick, means.round(2).to_dict())
+
+
 def test_the_discriminator_studys_sentences_count_the_screen_the_confirmation_and_name_the_gaps():
     import pandas as pd
 

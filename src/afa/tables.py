@@ -145,6 +145,9 @@ def disc_study_table(result_files: list[str], confirm_seeds=()) -> tuple[pd.Data
     runs = pd.DataFrame([{**r, **b, "steps": b["train"]["steps"]} for r in runs.to_dict("records") for b in r["budgets"]])
     runs["s_per_step"] = [t["seconds_per_step"] for t in runs["train"]]
     runs["disc_acc"] = [t["disc_acc"] for t in runs["train"]]
+    # which G a generator cell masked with: G is retrained per session and is not bitwise the same across
+    # sessions (machines), so two sessions' Gs of one recipe are two draws (its held-out top-k tells them apart)
+    runs["generator_top_k"] = [(t.get("generator") or {}).get("held_out_top_k") for t in runs["train"]]
     # the bar's two stages (meets_bar): the confirmation's seeds are read apart from the screen's
     runs["stage"] = ["confirm" if s in confirm_seeds else "screen" for s in runs.seed.astype(int)]
 
