@@ -235,8 +235,7 @@ def study_seeds(rng, regime, seeds, shared, effect=0.0):
 @pytest.mark.parametrize("regime", sorted(STUDY_REGIMES))
 def test_the_screen_s_one_sided_p_at_three_seeds_rejects_at_most_its_nominal_rate(regime):
     # at 5 %, 1 % and Holm's first step over the study's readings (0.05 / 38): the t over 3 seeds
-    # (2 degrees of freedom) with the shared sentence draw counted; skewed or heavy-tailed seed effects
-    # were simulated too while fixing the bar (at most 0.95x nominal at 5 %), not kept as a test
+    # (2 degrees of freedom) with the shared sentence draw counted
     from afa.evaluation.disc_study import row_effect
 
     rng, tables = np.random.default_rng(3), 4000
@@ -269,9 +268,7 @@ def bar_family(rng, regime, effects, bar=None):
 @pytest.mark.parametrize("regime", sorted(STUDY_REGIMES))
 def test_the_two_stage_bar_keeps_the_family_wise_rate_where_no_d_sees_anything(regime):
     # the confirmation reads the screen's own sentences, so its selection on their draw is not undone;
-    # the effect threshold keeps that from passing a null reading (at threshold 0 instead of 0.3 the
-    # sentence-dominated regime passed 7 % of null studies while the bar was fixed: the caveat in
-    # meets_bar's docstring)
+    # the effect threshold keeps that from passing a null reading (the caveat in meets_bar's docstring)
     rng, studies = np.random.default_rng(11), 300
     rate = np.mean([bar_family(rng, regime, [0.0] * STUDY_READINGS).meets_bar.any() for _ in range(studies)])
     assert rate <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / studies)

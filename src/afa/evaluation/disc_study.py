@@ -229,7 +229,8 @@ def meets_bar(table, cell: list[str], bar: dict = BAR):
     selection, so Holm over the few readings screened in keeps the family-wise rate at alpha. The
     sentences are the same in both stages: a confirmed reading is confirmed for new trainings of D,
     and its interval still counts the sentence draw, but the screen's selection on that draw is not
-    undone (about 0.05 in d at these sentence counts). Returns a copy with `screened`,
+    undone (the sd of the shared sentence mean, about 0.05 in d at 132 sentences; the 0.3 threshold keeps
+    it from passing a null reading). Returns a copy with `screened`,
     `screened_in`, `p_holm`, `passes` and `meets_bar`.
     """
     import numpy as np
