@@ -141,6 +141,21 @@ def test_the_paper_exact_target_is_the_one_its_recipe_search_chose():
     assert {**paper, **override} == overlay["model_settings"][pick], (pick, means.round(2).to_dict())
 
 
+def test_the_paper_exact_columns_imdb_reason_is_the_measured_cost():
+    """claims.column_not_testable's afa_exact/imdb reason quotes the IMDB step benchmark and the live
+    IMDB run's step count; its hours are their product."""
+    import json
+
+    import yaml
+
+    why = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["claims"]["column_not_testable"]["afa_exact"]["imdb"]
+    bench = (REPO / "results" / "benchmarks" / "step_cost_imdb_exact.txt").read_text()
+    base_ms, afa_ms, ratio = map(float, re.search(r"baseline ([0-9.]+) ms\s+AFA ([0-9.]+) ms\s+ratio ([0-9.]+)", bench).groups())
+    steps = json.loads((REPO / "results/paper/models/imdb/scratch/afa/seed1/train_metrics.json").read_text())["steps"]
+    assert f"{ratio:.2f}x" in why and f"{afa_ms / 1000:.1f} s against {base_ms / 1000:.1f} s" in why
+    assert f"{steps:,} steps" in why and f"about {round(steps * afa_ms / 3.6e6)} hours" in why
+
+
 def test_the_discriminator_studys_sentences_count_the_screen_the_confirmation_and_name_the_gaps():
     import pandas as pd
 
