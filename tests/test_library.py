@@ -503,3 +503,27 @@ def test_the_pipeline_loop_and_afatrainer_take_the_same_afa_step(tokenizer, data
     assert len(calls) == 2
     for loss, L_cls, L_adv, lam in calls:
         assert torch.equal(loss, L_cls + lam * L_adv)
+
+
+def test_afatrainer_warms_d_up_before_the_first_step_and_a_resumed_run_does_not_again(tokenizer, dataset, tmp_path):
+    config = AFAConfig(K=2, M=2, masking="replace", disc=TINY_D, disc_warmup=5, disc_steps=0)
+    settings = dict(per_device_train_batch_size=2, lr_scheduler_type="constant", max_steps=2)
+    trainer = make_trainer(tokenizer, dataset, tmp_path, config, save_strategy="steps", save_steps=1, **settings)
+    fresh, first_step = snapshot(trainer.afa.D), {}
+
+    class Look(TrainerCallback):
+        def on_step_begin(self, *args, **kwargs):
+            first_step.setdefault("D", snapshot(trainer.afa.D))
+
+    trainer.add_callback(Look())
+    trainer.train()
+    steps_of = lambda t: int(t.afa.opt_D.state[next(t.afa.D.parameters())]["step"])  # noqa: E731
+    assert changed(fresh, first_step["D"]) and steps_of(trainer) == 5  # D trained alone before the target
+    assert not changed(first_step["D"], snapshot(trainer.afa.D))  # disc_steps 0: then held as it was
+    (logged,) = [h for h in trainer.state.log_history if "disc_warmup_steps" in h]
+    assert logged["disc_warmup_steps"] == 5 and 0 <= logged["disc_warmup_disc_acc"] <= 1
+
+    resumed = make_trainer(tokenizer, dataset, tmp_path, config, **settings)
+    resumed.train(resume_from_checkpoint=str(tmp_path / "checkpoint-1"))
+    assert steps_of(resumed) == 5 and not changed(snapshot(trainer.afa.D), snapshot(resumed.afa.D))
+    assert not changed(snapshot(trainer.model), snapshot(resumed.model))

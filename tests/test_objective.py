@@ -575,3 +575,65 @@ def test_the_entropy_only_control_is_the_bonus_alone_with_nothing_masked_or_draw
     stats = train_step(model, torch.optim.AdamW(model.parameters()), None, afa, batch, torch.tensor([1, 0, 1, 0]),
                        "cpu", 1.0, 0)
     assert stats["L_adv"] == pytest.approx(-0.3 * stats["attn_entropy"])
+
+
+# ----------------------------------------------------------------------------- D's warm-up (disc_warmup)
+
+def repeat(batch):
+    while True:
+        yield batch
+
+
+def test_the_warm_up_trains_d_alone_and_leaves_the_rng_and_the_sampler_as_they_were():
+    model, afa, batch = tiny_afa(masking="replace", disc_warmup=60, disc_steps=0)
+    D_before = {k: v.clone() for k, v in afa.D.state_dict().items()}
+    target_before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    stats = afa.warm_up(repeat(batch))
+    assert torch.equal(torch.get_rng_state(), rng) and afa.generator is None  # the training's draws are untouched
+    assert any(not torch.equal(D_before[k], v) for k, v in afa.D.state_dict().items())
+    assert all(torch.equal(target_before[k], v) for k, v in model.state_dict().items())
+    assert int(afa.opt_D.state[next(afa.D.parameters())]["step"]) == 60
+    # [MASK] is the cheapest tell: 60 updates on the same four texts learn it (a fresh D: 0.5)
+    assert stats["steps"] == 60 and stats["disc_acc"] > 0.9 and stats["L_D"] < 0.1
+    assert afa.warmed_up == 60 and afa.warm_up(repeat(batch)) is None  # done once (a resumed run skips it)
+    # disc_steps 0: the warmed-up D judges the run unchanged
+    D_warm = {k: v.clone() for k, v in afa.D.state_dict().items()}
+    out = model(batch["input_ids"], batch["attention_mask"])
+    afa.objective(obj.loss_cls(out.logits, torch.tensor([1, 0, 1, 0])), out.attention, batch["input_ids"],
+                  batch["attention_mask"], batch["maskable"])
+    assert afa.discriminator_step() is None
+    assert all(torch.equal(D_warm[k], v) for k, v in afa.D.state_dict().items())
+
+
+def test_the_warm_up_masks_k_uniform_tokens_whatever_the_attention():
+    _, afa, batch = tiny_afa(masking="replace", disc_warmup=1)
+    seen = []
+    update = afa._update_D
+    afa._update_D = lambda ids, att, X, att_X, steps: seen.append(X) or update(ids, att, X, att_X, steps)
+    afa.warm_up(repeat(batch))
+    (X,) = seen
+    masked = (X == afa.mask_id).sum(-1)
+    assert torch.equal(masked, torch.minimum(batch["maskable"].sum(-1), torch.tensor(afa.config.K)))
+
+
+def test_a_warm_up_that_runs_out_of_batches_or_lacks_the_continuation_is_one_line():
+    _, afa, batch = tiny_afa(disc_warmup=3)
+    with pytest.raises(ValueError, match=r"^AFA.warm_up: AFAConfig.disc_warmup is 3, but `batches` ran out after 2$"):
+        afa.warm_up([batch, batch])
+    _, afa, batch = tiny_afa(disc_warmup=1, refill=True)
+    with pytest.raises(ValueError, match=r"^AFA.warm_up: AFAConfig.refill needs each batch's continuation"):
+        afa.warm_up(repeat(batch))
+    with pytest.raises(ValueError, match=r"^AFAConfig.disc_warmup must be an integer >= 0, got -1$"):
+        AFAConfig(disc_warmup=-1)
+
+
+def test_without_a_warm_up_nothing_is_drawn_and_the_state_round_trips_the_count():
+    _, afa, batch = tiny_afa()
+    rng = torch.get_rng_state()
+    assert afa.warm_up(repeat(batch)) is None and torch.equal(torch.get_rng_state(), rng)
+    _, warm, _ = tiny_afa(disc_warmup=2)
+    warm.warm_up(repeat(batch))
+    _, fresh, _ = tiny_afa(disc_warmup=2)
+    fresh.load_state_dict(warm.state_dict())
+    assert fresh.warmed_up == 2 and fresh.warm_up(repeat(batch)) is None

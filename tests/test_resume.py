@@ -36,6 +36,7 @@ def result(run):
     m = json.loads((run / "train_metrics.json").read_text())
     for volatile in ("wall_s", "resumed_at_step"):
         m.pop(volatile)
+    m.get("disc_warmup", {}).pop("seconds", None)  # D's warm-up's wall time
     return m, load_file(str(run / "model.safetensors")), (run / "dynamics.jsonl").read_text()
 
 
@@ -53,10 +54,15 @@ def test_two_runs_with_one_seed_are_identical(prepared, tmp_path):
     assert not (tmp_path / "a" / "checkpoint").exists()  # removed once the run is complete
 
 
-def test_killed_run_resumes_to_the_unbroken_result(prepared, tmp_path):
-    assert train(prepared, tmp_path / "unbroken").wait() == 0
+# D warmed up alone first (AFAConfig.disc_warmup), then held fixed: a resume must not warm it up again
+WARMED = {**SETTINGS, "method": {**SETTINGS["method"], "disc_warmup": 6, "disc_steps": 0}}
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, WARMED], ids=["afa", "warmed_up_d"])
+def test_killed_run_resumes_to_the_unbroken_result(prepared, tmp_path, settings):
+    assert train(prepared, tmp_path / "unbroken", settings).wait() == 0
     run = tmp_path / "killed"
-    p = train(prepared, run)
+    p = train(prepared, run, settings)
     latest = run / "checkpoint" / "latest.json"
     while p.poll() is None:  # kill as soon as a mid-epoch checkpoint exists
         if latest.exists() and json.loads(latest.read_text())["dir"] != "ckpt-10":
@@ -66,10 +72,15 @@ def test_killed_run_resumes_to_the_unbroken_result(prepared, tmp_path):
     assert p.wait() == -signal.SIGKILL, "the run finished before it could be killed"
     assert not (run / "train_metrics.json").exists()
     killed_at = json.loads(latest.read_text())["dir"]
-    assert train(prepared, run).wait() == 0
+    assert train(prepared, run, settings).wait() == 0
     assert f"resuming from {run / 'checkpoint' / killed_at}" in (tmp_path / "killed.log").read_text()
     assert json.loads((run / "train_metrics.json").read_text())["resumed_at_step"] is not None
     assert_same(result(tmp_path / "unbroken"), result(run))
+    if settings is WARMED:  # warmed up once, in the first attempt, and D's weights are the unbroken run's
+        assert (tmp_path / "killed.log").read_text().count("D warmed up alone") == 1
+        assert result(run)[0]["disc_warmup"]["steps"] == 6
+        a, b = (load_file(str(r / "afa.safetensors")) for r in (tmp_path / "unbroken", run))
+        assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_checkpoint_from_other_settings_is_not_resumed(prepared, tmp_path):

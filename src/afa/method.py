@@ -3,6 +3,7 @@ generator), built from its settings (`afa.settings.AFAConfig`). The maths is in 
 a training loop uses it like this (the pipeline's `afa.train` and `AFATrainer` both do exactly this):
 
     afa = AFA(AFAConfig(K=3, masking="delete"), vocab_size, max_length, mask_id, pad_id)
+    afa.warm_up(batches)                                    # D alone first, if disc_warmup > 0
     out = target(input_ids, attention_mask)                 # logits and the attention row A
     loss, stats = afa.objective(L_cls, out.attention, input_ids, attention_mask, maskable)
     loss.backward(); opt.step()                             # loss = L_cls + lambda * L_adv
@@ -71,6 +72,7 @@ class AFA(nn.Module):
         self.D_acc = collections.deque(maxlen=config.collapse_window)
         self.warned_at = -config.collapse_window
         self.step, self._for_D = 0, None
+        self.warmed_up = 0  # D's warm-up updates done (AFAConfig.disc_warmup): a resumed run does not redo them
 
     # -------------------------------------------------------------------------- the objective
 
@@ -158,20 +160,64 @@ class AFA(nn.Module):
         """`disc_steps` updates of D on the last batch's originals (0) and first copies (1)."""
         if self.D is None or self._for_D is None:
             return None
-        ids, att, X, att_X = self._for_D
+        L_D, _ = self._update_D(*self._for_D, self.config.disc_steps)
+        self._for_D = None
+        return L_D
+
+    def _update_D(self, ids, att, X, att_X, steps: int):
+        """`steps` updates of D on originals (0) and copies (1): (its last loss, its last accuracy), or Nones."""
         B, T = ids.shape[0], max(ids.shape[1], X.shape[1])
         # one pass over originals and copies together: one backward through D's embedding table
         both = torch.cat([pad_to(ids, T, self.pad_id), pad_to(X, T, self.pad_id)])
         both_att = torch.cat([pad_to(att, T, 0), pad_to(att_X, T, 0)])
-        L_D = None
-        for _ in range(self.config.disc_steps):
+        L_D = z = None
+        for _ in range(steps):
             z = self.D(both, both_att)
             L_D = loss_disc(z[:B], z[B:])
             self.opt_D.zero_grad(set_to_none=True)
             L_D.backward()
             self.opt_D.step()
-        self._for_D = None
-        return None if L_D is None else L_D.detach()
+        if L_D is None:
+            return None, None
+        z = z.detach().float()
+        return L_D.detach(), 0.5 * ((z[:B] < 0).float().mean() + (z[B:] > 0).float().mean())
+
+    def warm_up(self, batches) -> dict | None:
+        """D's warm-up (`AFAConfig.disc_warmup`): that many updates of D alone, before the target's first
+        step, each on the next batch of `batches` (dicts with input_ids, attention_mask, maskable and, with
+        refill, continuation), every text masked at K uniform tokens (eps = 1, no attention read): the
+        discriminator study's training of D (afa.evaluation.disc_study). Then `disc_steps` 0 keeps that D
+        for the whole run. The global RNG and the mask sampler are left as they were, so the target's
+        training draws what it would draw without a warm-up. Returns {steps, disc_acc (training-pass
+        accuracy over the last 100 updates), L_D}; None when there is nothing to do (no D, no warm-up,
+        or done already: a resumed run)."""
+        c = self.config
+        if self.D is None or self.warmed_up >= c.disc_warmup:
+            return None
+        accuracy, L_D, g, batches = [], None, None, iter(batches)
+        with torch.random.fork_rng():
+            for step in range(c.disc_warmup):
+                batch = next(batches, None)
+                if batch is None:
+                    raise ValueError(f"AFA.warm_up: AFAConfig.disc_warmup is {c.disc_warmup}, but `batches` "
+                                     f"ran out after {step}")
+                ids, att, maskable = batch["input_ids"], batch["attention_mask"], batch["maskable"]
+                if g is None:  # the warm-up's own draws: the training's sampler stays untouched
+                    g = torch.Generator(device=ids.device).manual_seed(self.seed)
+                continuation = batch.get("continuation")
+                if c.refill and continuation is None:
+                    raise ValueError("AFA.warm_up: AFAConfig.refill needs each batch's continuation "
+                                     "(afa.tokens.continuations)")
+                log_pi = obj.policy_log_probs(att.float(), maskable)
+                idx, valid, _ = obj.sample_masks(log_pi, maskable, c.K, 1, 1.0, False, g,
+                                                 obj.mask_sizes(maskable, c.K, c.K_fraction))
+                X, att_X = obj.apply_masks(ids, att, idx, valid, self.mask_id, self.pad_id, c.masking, self.unigram, g,
+                                           *((continuation, obj.content_end(maskable)) if c.refill else (None, None)),
+                                           proposer=self.proposer)
+                L_D, acc = self._update_D(ids, att, X, att_X, 1)
+                accuracy.append(acc)
+        self.warmed_up = c.disc_warmup
+        return {"steps": c.disc_warmup, "disc_acc": float(torch.stack(accuracy[-100:]).mean()), "L_D": float(L_D)}
 
     def _check_collapse(self):
         """Warn when D sits near chance (no signal) or near perfect (saturated reward) for a window."""
@@ -201,7 +247,8 @@ class AFA(nn.Module):
         """What `state_dict()` carries besides tensors: D's optimizer, the sampler's generator, the collapse window."""
         gen = self.generator.get_state() if self.generator is not None else self._pending_generator_state
         return {"opt_D": self.opt_D.state_dict() if self.opt_D is not None else None, "generator": gen,
-                "D_acc": [float(a) for a in self.D_acc], "warned_at": self.warned_at, "step": self.step}
+                "D_acc": [float(a) for a in self.D_acc], "warned_at": self.warned_at, "step": self.step,
+                "warmed_up": self.warmed_up}
 
     def set_extra_state(self, state):
         """Restore `get_extra_state()`'s state (the generator is rebuilt on the next batch's device)."""
@@ -211,6 +258,7 @@ class AFA(nn.Module):
         self.D_acc.clear()
         self.D_acc.extend(state["D_acc"])
         self.warned_at, self.step = state["warned_at"], state["step"]
+        self.warmed_up = state.get("warmed_up", 0)  # a state saved before disc_warmup existed had none
 
     def save_pretrained(self, folder: Path) -> None:
         """``afa.safetensors`` (D and the unigram table) and ``afa_config.json``: what a probe needs."""

@@ -138,7 +138,12 @@ class AFAConfig:
     normalize_advantage: bool = setting(False, "divide r - b by its batch standard deviation", type="boolean")
     entropy_weight: float = setting(0.3, "beta: L_adv gets -beta H(pi), against attention collapse",
                                     type="number", minimum=0)
-    disc_steps: int = setting(1, "D updates per target update", type="integer", minimum=0)
+    disc_steps: int = setting(1, "D updates per target update (0: D stays as it is, e.g. after disc_warmup)",
+                              type="integer", minimum=0)
+    disc_warmup: int = setting(0, "D's updates alone before the target's first step (`AFA.warm_up`), each on a "
+                               "batch of train texts with K uniform tokens masked: the discriminator study's "
+                               "training of D; with disc_steps 0 that D then judges the whole run unchanged",
+                               type="integer", minimum=0)
     collapse_window: int = setting(200, "steps over which D's accuracy is watched (a warning near chance or "
                                    "near 100 %)", type="integer", minimum=1)
     disc: DiscConfig = setting(DiscConfig, "the discriminator D (DiscConfig)")

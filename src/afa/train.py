@@ -152,6 +152,17 @@ def build_afa(method: dict, tokenizer, train_ids, max_length: int, device: str, 
                tokenizer, mlm=mlm).to(device)
 
 
+def random_batches(tokenizer, train_ids: list[list[int]], batch_size: int, seed: int, device,
+                   continuation: list[list[int]] | None = None):
+    """Endless collated batches of `batch_size` train texts drawn with replacement under `seed`: what D
+    trains on alone (AFA.warm_up here, afa.evaluation.disc_study's D)."""
+    draw = torch.Generator().manual_seed(seed)
+    while True:
+        pick = torch.randint(len(train_ids), (batch_size,), generator=draw).tolist()
+        yield models.collate(tokenizer, [train_ids[i] for i in pick], device,
+                             [continuation[i] for i in pick] if continuation is not None else None)
+
+
 def polar_token_ids(lexicon: Path | None, tokenizer) -> torch.Tensor | None:
     """Ids of the lexicon's words that are one token of this tokenizer (SST word labels), alone or
     after a space: byte-level BPE (SmolLM2) marks a word inside a sentence by its leading space."""
@@ -244,6 +255,12 @@ def _train(data_dir, run_dir, dataset, model_settings, cfg, device, method, seed
     if resumed and not partial.exists():
         raise DataError(f"{partial} is missing, so checkpoint {ckpt.root} cannot resume; remove that folder "
                         "to train this run from the start")
+    if afa is not None:  # D's warm-up (disc_warmup), before the first step; a resumed run has done it
+        w0 = time.time()
+        warm = afa.warm_up(random_batches(tokenizer, train_ids, cfg["batch_size"], seed, device, train_cont))
+        if warm is not None:
+            loop["disc_warmup"] = {**warm, "seconds": round(time.time() - w0, 1)}
+            log.info("D warmed up alone: %s", loop["disc_warmup"])
     dynamics = open(partial, "r+" if resumed else "w")
     dynamics.truncate(loop["dynamics_offset"])  # drop lines written after the checkpoint
     dynamics.seek(loop["dynamics_offset"])
@@ -320,7 +337,7 @@ def _train(data_dir, run_dir, dataset, model_settings, cfg, device, method, seed
                "train": cfg, "max_length": max_length, "device": device, "best_epoch": best["epoch"],
                "val_acc": best["val_acc"], "history": history, "steps": step,
                "n_train": len(train_ids), "n_validation": len(val_ids), "wall_s": round(time.time() - t0, 1),
-               "resumed_at_step": resumed_at}
+               "resumed_at_step": resumed_at, **({"disc_warmup": loop["disc_warmup"]} if "disc_warmup" in loop else {})}
     write_result(run_dir / "train_metrics.json", metrics)
     ckpt.remove()  # the run is complete; its final outputs supersede the checkpoint
     return metrics

@@ -17,6 +17,8 @@ statistic means and its healthy range: docs/statistics.md. Every checkpoint fold
 the AFA module (`AFA.save_pretrained`: D and its settings) and, with the optimizer, ``afa_state.pt``
 (D's optimizer, the sampler's generator, the collapse window), so ``train(resume_from_checkpoint=)``
 continues AFA where it stopped. With ``save_only_model`` a checkpoint keeps D but not that state.
+With ``disc_warmup`` D first trains alone (`AFA.warm_up`) on batches of the train dataloader, when
+training begins and not again on a resume; its statistics are logged at step 0.
 Under distributed training each process keeps its own D, trained on its own batches.
 """
 
@@ -114,6 +116,25 @@ class AFATrainer(Trainer):
                           "policy_term": stats["L_adv"] + beta * stats["attn_entropy"]})
         return (loss, outputs) if return_outputs else loss
 
+    def warm_up(self) -> None:
+        """D's warm-up (`AFAConfig.disc_warmup`, `AFA.warm_up`) on batches of the train dataloader, before
+        the first step (a resumed run has done it: AFA's state records it); its statistics are logged."""
+        if not self.afa.config.disc_warmup:
+            return
+
+        def batches():
+            while True:
+                for inputs in self.get_train_dataloader():
+                    ids = inputs["input_ids"]
+                    att = inputs.get("attention_mask", torch.ones_like(ids))
+                    yield {"input_ids": ids, "attention_mask": att, "continuation": inputs.get("continuation"),
+                           "maskable": maskable_tokens(ids, att, self.special_ids)}
+
+        stats = self.afa.warm_up(batches())
+        if stats is not None:
+            log.info("AFATrainer: D warmed up alone: %s", stats)
+            self.state.log_history.append({"step": 0, **{f"disc_warmup_{k}": v for k, v in stats.items()}})
+
     def discriminator_step(self) -> None:
         """D's `disc_steps` updates on the last micro-batch (called after each optimizer step)."""
         L_D = self.afa.discriminator_step()
@@ -162,10 +183,15 @@ class AFATrainer(Trainer):
 
 
 class DiscriminatorStep(TrainerCallback):
-    """D's update after each target optimizer step (on_step_end: once per step, whatever the accumulation)."""
+    """D's warm-up before training, and its update after each target optimizer step (on_step_end: once
+    per step, whatever the accumulation)."""
 
     def __init__(self, trainer: AFATrainer):
         self.trainer = trainer
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        """D's warm-up, if any (after a resumed checkpoint has loaded AFA's state)."""
+        self.trainer.warm_up()
 
     def on_step_end(self, args, state, control, **kwargs):
         """D's update, once per optimizer step."""

@@ -71,11 +71,11 @@ def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_lengt
     """(AFA with its D trained under settings `s`, {steps, seconds, seconds_per_step, disc_acc}).
     `at_budget(afa, trained)` is called after each of `s["probe_at"]`'s updates with the same record
     so far; D's RNG streams are restored after it."""
-    from afa.train import build_afa
+    from afa.train import build_afa, random_batches
 
     torch.manual_seed(s["seed"])
     afa = build_afa(afa_settings(s), tokenizer, train_ids, max_length, device, s["seed"], other_ids, mlm)
-    draw = torch.Generator().manual_seed(s["seed"])
+    batches = random_batches(tokenizer, train_ids, s["batch_size"], s["seed"], device, continuation)
     accuracy, start, paused = [], time.perf_counter(), 0.0
 
     def record(steps):
@@ -84,10 +84,7 @@ def train_discriminator(target, tokenizer, train_ids: list[list[int]], max_lengt
                 "disc_acc": float(torch.stack(accuracy[-s["window"]:]).mean())}
 
     target.eval()
-    for step in range(s["steps"]):
-        pick = torch.randint(len(train_ids), (s["batch_size"],), generator=draw).tolist()
-        batch = models.collate(tokenizer, [train_ids[i] for i in pick], device,
-                               [continuation[i] for i in pick] if continuation is not None else None)
+    for step, batch in zip(range(s["steps"]), batches):
         ids, att = batch["input_ids"], batch["attention_mask"]
         with torch.no_grad():
             # uniform: eps = 1 draws every mask uniformly, whatever the row; the row is then only shape
