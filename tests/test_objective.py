@@ -626,6 +626,19 @@ def test_a_warm_up_that_runs_out_of_batches_or_lacks_the_continuation_is_one_lin
         afa.warm_up(repeat(batch))
     with pytest.raises(ValueError, match=r"^AFAConfig.disc_warmup must be an integer >= 0, got -1$"):
         AFAConfig(disc_warmup=-1)
+    for reward in ("confidence_drop", "none"):  # no D to warm up: refused, not skipped silently
+        with pytest.raises(ValueError, match=rf"^AFAConfig.disc_warmup \(5\) warms up D, but reward '{reward}' "
+                                             r"builds no D: set disc_warmup to 0 or reward to 'detect' or 'deceive'$"):
+            AFAConfig(disc_warmup=5, reward=reward)
+    AFAConfig(disc_warmup=0, reward="none")
+
+
+def test_d_accuracy_weighs_originals_and_copies_half_each():
+    from afa.discriminator import disc_accuracy
+    # originals: 3 of 4 called original (logit < 0); copies: 1 of 2 called masked (> 0); a tie at 0 is wrong
+    acc = disc_accuracy(torch.tensor([-1.0, -0.1, -3.0, 0.0]), torch.tensor([2.0, -1.0]))
+    assert acc.item() == pytest.approx(0.5 * (0.75 + 0.5))
+    assert disc_accuracy(torch.tensor([-1.0]), torch.tensor([1.0])).item() == 1.0
 
 
 def test_without_a_warm_up_nothing_is_drawn_and_the_state_round_trips_the_count():

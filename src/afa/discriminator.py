@@ -171,3 +171,8 @@ def loss_disc(logit_orig: torch.Tensor, logit_masked: torch.Tensor) -> torch.Ten
     """Binary cross-entropy: originals are 0, masked copies are 1; both classes weigh the same."""
     return 0.5 * (F.binary_cross_entropy_with_logits(logit_orig.float(), torch.zeros_like(logit_orig.float()))
                   + F.binary_cross_entropy_with_logits(logit_masked.float(), torch.ones_like(logit_masked.float())))
+
+
+def disc_accuracy(logit_orig: torch.Tensor, logit_masked: torch.Tensor) -> torch.Tensor:
+    """D's balanced accuracy (a 0-d tensor): originals called 0, masked copies called 1, each class weighing half."""
+    return 0.5 * ((logit_orig < 0).float().mean() + (logit_masked > 0).float().mean())

@@ -25,7 +25,7 @@ from torch import nn
 
 from afa import objective as obj
 from afa.discriminator import build as build_discriminator
-from afa.discriminator import loss_disc
+from afa.discriminator import disc_accuracy, loss_disc
 # the settings, named here too: `from afa.method import AFAConfig` is how the pipeline and users reach them
 from afa.settings import (EXPLORE_SCORINGS, MASKINGS, REWARDS, SELECTIONS, AFAConfig,  # noqa: F401
                           DiscConfig)
@@ -146,7 +146,7 @@ class AFA(nn.Module):
                    torch.cat([pad_to(att, T, 0), pad_to(att_X, T, 0)])).float()
         self.D.train(was_training)
         z_orig, z_masked = z[:B], z[B:]
-        acc = 0.5 * ((z_orig < 0).float().mean() + (z_masked > 0).float().mean())
+        acc = disc_accuracy(z_orig, z_masked)
         self.D_acc.append(acc)  # a device tensor: read back only when the window is checked
         self._check_collapse()
         return obj.reward_from_logit(z_masked, self.config.reward).view(B, self.config.M), acc
@@ -165,7 +165,8 @@ class AFA(nn.Module):
         return L_D
 
     def _update_D(self, ids, att, X, att_X, steps: int):
-        """`steps` updates of D on originals (0) and copies (1): (its last loss, its last accuracy), or Nones."""
+        """`steps` updates of D on originals (0) and copies (1): (its last loss, the logits of that last
+        update, detached), or Nones. No accuracy here: the training loop's D step need not compute one."""
         B, T = ids.shape[0], max(ids.shape[1], X.shape[1])
         # one pass over originals and copies together: one backward through D's embedding table
         both = torch.cat([pad_to(ids, T, self.pad_id), pad_to(X, T, self.pad_id)])
@@ -179,8 +180,7 @@ class AFA(nn.Module):
             self.opt_D.step()
         if L_D is None:
             return None, None
-        z = z.detach().float()
-        return L_D.detach(), 0.5 * ((z[:B] < 0).float().mean() + (z[B:] > 0).float().mean())
+        return L_D.detach(), z.detach()
 
     def warm_up(self, batches) -> dict | None:
         """D's warm-up (`AFAConfig.disc_warmup`): that many updates of D alone, before the target's first
@@ -214,8 +214,8 @@ class AFA(nn.Module):
                 X, att_X = obj.apply_masks(ids, att, idx, valid, self.mask_id, self.pad_id, c.masking, self.unigram, g,
                                            *((continuation, obj.content_end(maskable)) if c.refill else (None, None)),
                                            proposer=self.proposer)
-                L_D, acc = self._update_D(ids, att, X, att_X, 1)
-                accuracy.append(acc)
+                L_D, z = self._update_D(ids, att, X, att_X, 1)
+                accuracy.append(disc_accuracy(z[:ids.shape[0]], z[ids.shape[0]:]))
         self.warmed_up = c.disc_warmup
         return {"steps": c.disc_warmup, "disc_acc": float(torch.stack(accuracy[-100:]).mean()), "L_D": float(L_D)}
 

@@ -158,6 +158,9 @@ class AFAConfig:
         if self.refill and self.masking != "delete":
             raise ValueError(f"AFAConfig.refill must be a boolean, true only with masking 'delete' "
                              f"(masking is {self.masking!r})")
+        if self.disc_warmup and not self.uses_discriminator:
+            raise ValueError(f"AFAConfig.disc_warmup ({self.disc_warmup}) warms up D, but reward "
+                             f"{self.reward!r} builds no D: set disc_warmup to 0 or reward to 'detect' or 'deceive'")
 
     @property
     def uses_discriminator(self) -> bool:
