@@ -201,3 +201,18 @@ def test_the_confirmation_trains_exactly_the_cells_the_screen_let_through():
     _, table = disc_study_table([str(f) for f in files], stages["confirm"])
     screened = {f"{r.dataset}/{r.variant}/{r.masking}/{r.policy}" for r in table[table.screened_in].itertuples()}
     assert screened == set(runs.config["disc_study"]["confirm"]["cells"])
+
+
+def test_every_objective_sha_grouped_as_the_same_objective_has_its_evidence():
+    """claims.same_objective lets runs of different code share a claims row; each sha it groups must be
+    backed by byte-identical runs recorded in results/paper/same_objective.txt, and each record there by
+    a group entry (a sha added to one and not the other fails)."""
+    import yaml
+    groups = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["claims"]["same_objective"]
+    grouped = {sha for group in groups for sha in group}
+    evidence = (REPO / "results" / "paper" / "same_objective.txt").read_text()
+    # each record opens "# Evidence for adding <sha> [and <sha>] (date, session): ..."
+    recorded = {sha for line in re.findall(r"^# Evidence for .*$", evidence, re.M)
+                for sha in re.findall(r"\b[0-9a-f]{16}\b", line)}
+    assert grouped - recorded == set()
+    assert recorded - grouped == set()
