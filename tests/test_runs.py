@@ -207,6 +207,12 @@ def test_the_study_s_cells_narrow_per_dataset_and_a_variant_may_have_its_own_bud
     budget = {(c.dataset, c.variant): (s["steps"], s["probe_at"]) for c in cells for s in [runs.disc_study_settings(c)]}
     assert budget == {("sst2", "d64"): (100, [20, 40]), ("sst2", "w512"): (40, [20]), ("imdb", "d64"): (60, [20, 40])}
     assert {c.masking for c in cells if runs.uses_generator(c)} == {"generator"}
+    # a dataset's own D settings go over each variant's there, and nowhere else
+    study["per_dataset"]["imdb"]["disc"] = {"attention": "fused"}
+    runs = RunTable(config(disc_study=study, lexicons={"sst2": "sst_phrases", "imdb": "sst_phrases"}))
+    disc = {(c.dataset, c.variant): runs.disc_study_settings(c)["disc"] for c in runs.disc_study()}
+    assert disc == {("sst2", "d64"): {"d_model": 64}, ("sst2", "w512"): {"d_model": 512},
+                    ("imdb", "d64"): {"d_model": 64, "attention": "fused"}}
 
 
 def test_the_confirmation_trains_only_the_cells_it_names_at_its_new_seeds():

@@ -267,10 +267,13 @@ class RunTable:
 
     def disc_study_settings(self, cell: StudyCell) -> dict:
         """What `afa disc_study --settings` gets for a cell (the study's keys the block sets, a variant's
-        own budget, the rest afa.evaluation.disc_study's defaults)."""
+        own budget, its D settings with the dataset's own over them, the rest afa.evaluation.disc_study's
+        defaults)."""
         block = self.config["disc_study"]
+        # a dataset's own D settings (per_dataset.<dataset>.disc) over every variant's there
+        own = ((block.get("per_dataset") or {}).get(cell.dataset) or {}).get("disc") or {}
         return {**self.disc_study_shared(), **self.disc_study_budget(cell.dataset, cell.variant),
-                "disc": block["variants"][cell.variant], **block["maskings"][cell.masking],
+                "disc": {**block["variants"][cell.variant], **own}, **block["maskings"][cell.masking],
                 "policy": cell.policy, "seed": cell.seed}
 
     def disc_study_budget(self, dataset: str, variant: str) -> dict:
