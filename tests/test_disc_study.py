@@ -33,6 +33,33 @@ def test_a_d_trained_on_mask_copies_learns_the_mask_id_and_is_probed_on_validati
     assert saved["variant"] == "tiny" and saved["split"] == "validation" and saved["provenance"]["commit"]
 
 
+def test_a_cell_keeps_the_studys_masking_name_where_it_differs_from_afas(trained):  # noqa: F811
+    """A refill cell masks by deletion (AFA's masking "delete"); its result names the study's cell,
+    so the table does not fold it into the delete cell of the same D."""
+    from afa.tables import disc_study_table
+
+    def cell(name, **masking):
+        meta = {"dataset": "sst2", "model": "scratch", "variant": "tiny", "masking": name, "policy": "uniform", "seed": 1}
+        settings = {"steps": 4, "batch_size": 8, "K": 2, "disc": {"d_model": 16, "heads": 2, "d_ff": 32},
+                    "probe": {"n": 10, "K": [1], "bootstrap_resamples": 50}, **masking}
+        evaluate(trained / "baseline", trained / "data", trained / "lexicon.json", None, trained / name / "d.json",
+                 trained / name / "d.examples.jsonl.gz", settings, meta, "cpu", tagger=lambda w: ["NOUN"] * len(w))
+        return str(trained / name / "d.json")
+
+    files = [cell("refill", masking="delete", refill=True), cell("delete", masking="delete")]
+    saved = json.loads(open(files[0]).read())
+    assert saved["masking"] == "refill" and saved["settings"]["masking"] == "delete" and saved["refill"] is True
+    runs, _ = disc_study_table(files)
+    assert sorted(runs.masking) == ["delete", "refill"]
+    # a refill file that names AFA's masking (as the code before this check wrote them) is refused,
+    # not folded into the delete cell
+    saved["masking"] = "delete"
+    (trained / "refill" / "d.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"^disc study: cell sst2/scratch/tiny/delete/uniform holds runs with and "
+                                         r"without refill"):
+        disc_study_table(files)
+
+
 def test_the_same_settings_train_the_same_d(trained):  # noqa: F811
     a, b = study(trained, "s1", steps=5), study(trained, "s2", steps=5)
     assert a["train"]["disc_acc"] == b["train"]["disc_acc"] and json.dumps(a["rows"]) == json.dumps(b["rows"])

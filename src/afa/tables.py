@@ -142,7 +142,13 @@ def disc_study_table(result_files: list[str], confirm_seeds=()) -> tuple[pd.Data
     # one row per cell, seed and budget: a file holds its D's probe after each budget (`budgets`: the
     # disc_study block's probe_at and steps, one training)
     runs = load_runs(result_files)
-    runs = pd.DataFrame([{**r, **b, "steps": b["train"]["steps"]} for r in runs.to_dict("records") for b in r["budgets"]])
+    # a budget's probe fields, under the cell's names (a budget's `masking` is AFA's: "delete" in a refill cell)
+    runs = pd.DataFrame([{**r, **b, **{k: r[k] for k in CELL if k in r}, "steps": b["train"]["steps"]}
+                         for r in runs.to_dict("records") for b in r["budgets"]])
+    mixed = runs.groupby([c for c in CELL if c != "steps"])["refill"].nunique() if "refill" in runs else pd.Series()
+    if (mixed > 1).any():  # a file of a refill cell written before the cell's name won over the probe's
+        raise ValueError(f"disc study: cell {'/'.join(mixed[mixed > 1].index[0])} holds runs with and without refill; "
+                         "a refill cell's result must name its own masking")
     runs["s_per_step"] = [t["seconds_per_step"] for t in runs["train"]]
     runs["disc_acc"] = [t["disc_acc"] for t in runs["train"]]
     # which G a generator cell masked with: G is retrained per session and is not bitwise the same across

@@ -168,7 +168,9 @@ def evaluate(run_dir: Path, data_dir: Path, lexicon: Path, resources: Path | Non
     if afa.mlm is not None:  # masking generator: how well G fills a masked token, against the most frequent one
         for b in budgets:
             b["train"]["generator"] = afa.mlm.train_stats
-    result = {**(meta or {}), "split": "validation", **budgets[-1], "budgets": budgets, "settings": s}
+    # the cell's names (meta: the study's masking name, e.g. "refill") over the probe's own fields (its
+    # masking is AFA's, "delete" for a refill cell): the study's table tells cells apart by them
+    result = {"split": "validation", **budgets[-1], "budgets": budgets, "settings": s, **(meta or {})}
     write_jsonl_gz(out_examples, examples)
     write_result(out_json, result)
     return result
