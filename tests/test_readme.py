@@ -156,6 +156,23 @@ def test_the_paper_exact_columns_imdb_reason_is_the_measured_cost():
     assert f"{steps:,} steps" in why and f"about {round(steps * afa_ms / 3.6e6)} hours" in why
 
 
+def test_the_strong_d_columns_imdb_reason_is_the_studys_reading():
+    """claims.column_not_testable's afa_strong_d/imdb reason quotes the study's imdb/d64/refill reading
+    (the column's D, trained as its warm-up trains it) at 400 updates and K 3, which fails the bar's screen."""
+    import yaml
+
+    from afa.tables import disc_study_table
+
+    why = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["claims"]["column_not_testable"]["afa_strong_d"]["imdb"]
+    files = sorted(str(f) for f in (REPO / "results/discriminator/eval/disc_study/imdb/scratch/d64/refill/uniform").glob("seed[123].json"))
+    assert len(files) == 3
+    _, table = disc_study_table(files)
+    (r,) = table[(table.group == "all") & (table.K == 3) & (table.steps == 400)].itertuples()
+    assert not r.screened_in and not 0.6 <= r.disc_acc <= 0.95
+    assert f"accuracy {r.disc_acc:.3f}" in why
+    assert f"{r.polar_vs_neutral_d:+.2f} [{r.polar_vs_neutral_d_low:+.2f}, {r.polar_vs_neutral_d_high:+.2f}]" in why
+
+
 def test_the_discriminator_studys_sentences_count_the_screen_the_confirmation_and_name_the_gaps():
     import pandas as pd
 
