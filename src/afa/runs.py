@@ -253,7 +253,7 @@ class RunTable:
         wanted = block.get("datasets")
         datasets = [d for d in self.config["datasets"] if self.lexicon(d) and (wanted is None or d in wanted)]
         model, base = block.get("model", "scratch"), block.get("baseline_seed", 1)
-        narrow = lambda ds, key: ((block.get("per_dataset") or {}).get(ds) or {}).get(key) or list(block[key])
+        narrow = lambda ds, key: self.disc_study_own(ds).get(key) or list(block[key])  # noqa: E731
         confirm = block.get("confirm") or {}
         seeds = lambda *name: list(block["seeds"]) + (  # noqa: E731
             list(confirm.get("seeds") or []) if "/".join(name) in (confirm.get("cells") or []) else [])
@@ -271,7 +271,7 @@ class RunTable:
         defaults)."""
         block = self.config["disc_study"]
         # a dataset's own D settings (per_dataset.<dataset>.disc) over every variant's there
-        own = ((block.get("per_dataset") or {}).get(cell.dataset) or {}).get("disc") or {}
+        own = self.disc_study_own(cell.dataset).get("disc") or {}
         return {**self.disc_study_shared(), **self.disc_study_budget(cell.dataset, cell.variant),
                 "disc": {**block["variants"][cell.variant], **own}, **block["maskings"][cell.masking],
                 "policy": cell.policy, "seed": cell.seed}
@@ -279,9 +279,12 @@ class RunTable:
     def disc_study_budget(self, dataset: str, variant: str) -> dict:
         """A variant's own budget (steps, probe_at) on a dataset: disc_study.per_dataset.<dataset>.per_variant
         beats disc_study.per_variant, which beats the block's own steps and probe_at."""
-        block = self.config["disc_study"]
-        narrow = ((block.get("per_dataset") or {}).get(dataset) or {}).get("per_variant") or {}
-        return {**(block.get("per_variant") or {}).get(variant, {}), **narrow.get(variant, {})}
+        narrow = self.disc_study_own(dataset).get("per_variant") or {}
+        return {**(self.config["disc_study"].get("per_variant") or {}).get(variant, {}), **narrow.get(variant, {})}
+
+    def disc_study_own(self, dataset: str) -> dict:
+        """A dataset's own block of the study (disc_study.per_dataset.<dataset>; empty if none)."""
+        return ((self.config["disc_study"].get("per_dataset") or {}).get(dataset) or {})
 
     def disc_study_shared(self) -> dict:
         """The study's settings every cell shares."""
