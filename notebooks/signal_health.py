@@ -116,7 +116,6 @@ table = table.sort_values(["dataset", "model", "method", "seed"])
 table.round(4).to_csv(out_csv, index=False)
 summary = (table.groupby(["dataset", "model", "method"], dropna=False)
            .agg(seeds=("seed", "size"), **{c: (c, "mean") for c in table.columns[6:]}).round(3))
-print(summary.to_string())
 
 # %%
 # one colour per method across every panel, baseline first; the legend is shared
@@ -193,3 +192,8 @@ fig.legend(handles=handles, loc="outside lower center", ncol=max(1, int(fig.get_
            frameon=False)
 fig.savefig(out_png, dpi=110)
 Image(out_png)  # the saved file itself, on the page
+
+# %%
+# the figure's numbers per dataset, model and method, seed means (per run: out_csv), after the figure so
+# that the figure opens the page however many rows the table grows
+print(summary.to_string())

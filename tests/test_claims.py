@@ -400,7 +400,7 @@ def test_notebook_verdicts_on_known_effects(table):
     # minimal effect (half a point) within its family of two tests
     paper = table[("1 accuracy", "sst2 dev / scratch", "paper_literal")]
     assert abs(float(paper["effect"])) <= 0.0025 and paper["family"] == "primary" and live["family"] == "secondary"
-    assert paper["verdict"] == "does not hold (smaller than the minimal effect 0.005)", paper
+    assert paper["verdict"] == "does not hold (smaller than the minimal effect 0.5 points)", paper
     assert table[("1 accuracy", "imdb test / scratch", "live")]["verdict"] == "inconclusive (2 seeds < 5)"
     # two seeds: a t on 1 degree of freedom; +15 points is p 0.015, not below 0.05 after Holm
     imdb = table[("1 accuracy", "imdb test / scratch", "live")]
@@ -596,7 +596,7 @@ def test_a_decomposition_cell_has_its_own_family_and_is_counted_apart_from_the_c
     assert both.p_holm[0] == alone.p_holm[0] and both.verdict[0] == alone.verdict[0] == "holds"
     assert list(both.family) == ["secondary", "decomposition", "decomposition"]
     assert both.verdict[1] == "positive (in the claim's direction)"
-    assert both.verdict[2].startswith("smaller than the minimal effect 0.005")
+    assert both.verdict[2].startswith("smaller than the minimal effect 0.5 points")
     text = summary.standing(both)
     assert text.startswith("1 cells of the claims table are tested") and "1 hold, 0 do not hold" in text
     assert "The decomposition (d-part, entropy-only" in text and "positive (in the claim's direction)" in text

@@ -195,14 +195,28 @@ def reaches(value: float, threshold: float) -> bool:
     return value >= threshold or math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-12)
 
 
+# Metric kinds whose effects are shown in points (x100): the verdict names their minimal effect in points too,
+# so that "+0.10 [-0.31, +0.51] points" is never said to be "smaller than the minimal effect 0.01"
+POINTS = ("accuracy", "attack_accuracy")
+
+
+def min_effect_words(min_effect: float, metric_kind: str = "") -> str:
+    """The minimal effect in the units its cell's effect is shown in (afa.summary): points for `POINTS`."""
+    if metric_kind in POINTS:
+        points = 100 * min_effect
+        return f"{points:g} point{'s' * (points != 1)}"
+    return f"{min_effect:g}"
+
+
 def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, p_below_holm: float, seeds: int,
             direction: int = 1, min_effect: float = 0.0, alpha: float = ALPHA,
-            min_seeds: int = MIN_SEEDS) -> tuple[str, str]:
+            min_seeds: int = MIN_SEEDS, metric_kind: str = "") -> tuple[str, str]:
     """(verdict, what the rule says without the seed floor); see the module docstring.
 
     `direction` +1: the claim is that AFA's value is higher; -1: lower. `min_effect` >= 0 is the
     smallest effect, in the claimed direction, that would count as the claimed one. `p_holm`: the
     Holm-adjusted two-sided p against 0; `p_below_holm`: that of "smaller than `min_effect`".
+    `metric_kind` names the units the verdict states `min_effect` in (`min_effect_words`).
     """
     if any(v != v for v in (effect, ci_low, ci_high, p_holm, p_below_holm)):
         return "inconclusive (no p-value)", "inconclusive"
@@ -211,7 +225,7 @@ def verdict(effect: float, ci_low: float, ci_high: float, p_holm: float, p_below
     if p_holm < alpha and e > 0 and reaches(hi, min_effect):
         rule = "holds"
     elif p_below_holm < alpha:
-        rule = f"does not hold (smaller than the minimal effect {min_effect:g})"
+        rule = f"does not hold (smaller than the minimal effect {min_effect_words(min_effect, metric_kind)})"
     else:
         rule = "inconclusive"
     if seeds < min_seeds:
@@ -264,7 +278,7 @@ def decide(table: pd.DataFrame, min_effect: dict, primary=(), alpha: float = ALP
                                           t.loc[rows, "p_below_min"].to_numpy(dtype=float)]))
         t.loc[rows, "p_holm"], t.loc[rows, "p_below_holm"] = both[:rows.sum()], both[rows.sum():]
     decided = [verdict(r.effect, r.ci_low, r.ci_high, r.p_holm, r.p_below_holm, int(r.seeds), int(r.direction),
-                       min_effect[r.metric_kind], alpha, min_seeds) if not r.verdict else (r.verdict, "")
+                       min_effect[r.metric_kind], alpha, min_seeds, r.metric_kind) if not r.verdict else (r.verdict, "")
                for r in t.itertuples()]
     t["verdict"], t["rule_alone"] = [v for v, _ in decided], [a for _, a in decided]
     for pattern, words in DECOMPOSITION_WORDS.items():

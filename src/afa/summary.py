@@ -13,6 +13,8 @@ import re
 
 import pandas as pd
 
+from afa import claims
+
 
 
 def _num(x: float, digits: int) -> str:
@@ -20,7 +22,7 @@ def _num(x: float, digits: int) -> str:
 
 
 def _effect(r, ci: bool = True) -> str:
-    scale, digits = (100, 2) if r["metric_kind"] in ("accuracy", "attack_accuracy") else (1, 3)
+    scale, digits = (100, 2) if r["metric_kind"] in claims.POINTS else (1, 3)
     e = _num(scale * r["effect"], digits)
     return f"{e} [{_num(scale * r['ci_low'], digits)}, {_num(scale * r['ci_high'], digits)}]" if ci else e
 
