@@ -75,3 +75,11 @@ def test_no_two_overlays_write_one_outdir():
     assert dirs["claims.yaml"] == "results/paper"
     assert all(outdir(o) is None for o in NARROWING)  # a narrowing overlay keeps its parent's outdir
     assert len(set(dirs.values())) == len(dirs), dirs
+
+
+def test_the_discriminator_study_trains_only_its_two_baselines():
+    """config/disc_study.yaml's header: only the baselines its cells read train there. Its per_dataset
+    merges into claims.yaml's (recursively), so a dataset it names without `methods` would keep the
+    claims grid's AFA columns and train them into results/discriminator."""
+    runs = table_runs(["config/paper.yaml", "config/mirror.yaml", "config/claims.yaml", "config/disc_study.yaml"])
+    assert runs == [("imdb", "scratch", "baseline", 1), ("sst2", "scratch", "baseline", 1)]
