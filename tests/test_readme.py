@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from conftest import REPO
 
 
@@ -64,6 +66,25 @@ def test_the_results_pages_tables_are_the_report_csvs():
     assert all(f"<!-- {name} -->" in page for name in summary.RESULTS_BLOCKS)
     assert summary.results_blocks(page, REPO / "results" / "paper") == page, \
         "run `afa claims-summary --update README.md --results-page docs/results.md`"
+
+
+def test_the_probe_sentence_says_the_held_discriminator_where_its_runs_are_probed():
+    import pandas as pd
+
+    from afa import summary
+
+    def row(method, p, diff):
+        return {**summary.PROBE_HEADLINE, "method": method, "seeds": 10, "share": "0.6 [0.5, 0.7]",
+                "effect_size": "0.4 [0.2, 0.6]", "p": p, "mean_diff_mean": diff}
+
+    live = pd.DataFrame([row("afa", 0.76, 0.01)])
+    assert summary.probe_headline(live).endswith("(p 0.76): no preference on average is shown.")
+    both = summary.probe_headline(pd.concat([live, pd.DataFrame([row("afa_strong_d", 0.0001, 0.02)])]))
+    assert both.endswith("(`afa_strong_d`, 10 seeds), the share is 0.6 [0.5, 0.7] and the effect size 0.4 [0.2, 0.6] "
+                         "(p < 0.01): on average the reward prefers the polar mask.")
+    twice = pd.concat([live, pd.DataFrame([row("afa_strong_d", 0.5, 0.0)] * 2)])
+    with pytest.raises(ValueError, match="2 rows match"):
+        summary.probe_headline(twice)
 
 
 def test_the_readmes_probe_calibration_numbers_are_the_probe_tables():

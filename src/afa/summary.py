@@ -124,22 +124,39 @@ def standing(table: pd.DataFrame) -> str:
 # runs, K 3 (the live default), polar vs POS-matched neutral mask, the `detect` reward AFA trains with
 PROBE_HEADLINE = {"dataset": "sst2", "model": "scratch", "method": "afa", "group": "all", "reward": "detect", "K": 3,
                   "comparison": "polar_vs_neutral"}
+# issue 32, part 2: the column whose D met the discriminator study's bar and was held fixed, said beside
+# the live one where the probe table has its final runs
+PROBE_HELD = {**PROBE_HEADLINE, "method": "afa_strong_d"}
+
+
+def _probe_row(probe: pd.DataFrame, where: dict, required: bool = True):
+    hit = probe
+    for key, value in where.items():
+        hit = hit[hit[key] == value]
+    if len(hit) != 1 and (required or len(hit)):
+        raise ValueError(f"probe table: {len(hit)} rows match {where}, expected 1")
+    return hit.iloc[0] if len(hit) else None
+
+
+def _on_average(r) -> str:
+    return ("no preference on average is shown" if r["p"] >= 0.05
+            else f"on average the reward prefers the {'polar' if r['mean_diff_mean'] > 0 else 'neutral'} mask")
 
 
 def probe_headline(probe: pd.DataFrame) -> str:
-    """One sentence on whether the live discriminator's reward prefers masking the polar words."""
-    hit = probe
-    for key, value in PROBE_HEADLINE.items():
-        hit = hit[hit[key] == value]
-    if len(hit) != 1:
-        raise ValueError(f"probe table: {len(hit)} rows match {PROBE_HEADLINE}, expected 1")
-    r = hit.iloc[0]
-    on_average = ("no preference on average is shown" if r["p"] >= 0.05
-                  else f"on average the reward prefers the {'polar' if r['mean_diff_mean'] > 0 else 'neutral'} mask")
-    return (f"The mechanism probe on the claims grid's final SST-2 runs (live column, {r['seeds']} seeds, K 3, "
+    """Whether the live discriminator's reward prefers masking the polar words, and, where the probe
+    table has its runs, the held discriminator's (`afa_strong_d`)."""
+    r = _probe_row(probe, PROBE_HEADLINE)
+    text = (f"The mechanism probe on the claims grid's final SST-2 runs (live column, {r['seeds']} seeds, K 3, "
             f"validation sentences): the discriminator's `detect` reward is higher for masking the polar words "
             f"than POS-matched neutral ones in a share {r['share']} of sentences; the mean reward difference, "
-            f"in units of its sd, is {r['effect_size']} (p {r['p']:.2f}): {on_average}.")
+            f"in units of its sd, is {r['effect_size']} (p {_p(r['p'])}): {_on_average(r)}.")
+    held = _probe_row(probe, PROBE_HELD, required=False)
+    if held is not None:
+        text += (f" With the discriminator that met the discriminator study's bar held fixed (`afa_strong_d`, "
+                 f"{held['seeds']} seeds), the share is {held['share']} and the effect size {held['effect_size']} "
+                 f"(p {_p(held['p'])}): {_on_average(held)}.")
+    return text
 
 
 def recipe_choice(table: pd.DataFrame, chain: list[str], within: float = 0.5) -> tuple[str, pd.Series]:
