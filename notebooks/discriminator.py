@@ -62,6 +62,7 @@ confirm_seeds = []  # config disc_study.confirm.seeds: D's seeds of the bar's se
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from afa.tables import DISC_CELL, disc_study_table
 
@@ -89,9 +90,14 @@ shown = table[table.policy == ("uniform" if (table.policy == "uniform").any() el
 shown = shown[(shown.K == shown.K.max()) & (shown.group == "all") & (shown.stage == "screen")]
 datasets, budgets = sorted(shown.dataset.unique()), sorted(shown.steps.unique())
 fig, axes = plt.subplots(len(datasets), len(budgets), figsize=(4.5 * len(budgets), 3.4 * len(datasets)),
-                         squeeze=False, sharey=True)
+                         squeeze=False, sharey=True, layout="constrained")
+# one colour per masking on every panel (a dataset may lack one: SST-2 has no refill), one legend for all
+colour = {m: plt.cm.tab10(i % 10) for i, m in enumerate(sorted(shown.masking.unique()))}
+for ax in axes.flat:
+    ax.set_visible(False)  # a dataset read at fewer budgets leaves its other panels empty
 for (dataset, steps), g in shown.groupby(["dataset", "steps"]):
     ax = axes[datasets.index(dataset)][budgets.index(steps)]
+    ax.set_visible(True)
     maskings, variants = sorted(g.masking.unique()), sorted(g.variant.unique())
     width = 0.8 / len(maskings)
     for j, m in enumerate(maskings):
@@ -99,14 +105,15 @@ for (dataset, steps), g in shown.groupby(["dataset", "steps"]):
         x = np.arange(len(variants)) + (j - (len(maskings) - 1) / 2) * width
         d = h.get("polar_vs_neutral_d", pd.Series(np.nan, index=h.index))
         err = [d - h.get("polar_vs_neutral_d_low", d), h.get("polar_vs_neutral_d_high", d) - d]
-        ax.errorbar(x, d, yerr=err, fmt="o", label=m, capsize=2)
+        ax.errorbar(x, d, yerr=err, fmt="o", color=colour[m], capsize=2)
     ax.axhline(0, color="grey", lw=0.8)
     ax.axhline(0.3, color="grey", lw=0.8, ls=":")
     ax.set_xticks(range(len(variants)), variants)
     ax.set_title(f"{dataset}, {steps} updates, K={g.K.iloc[0]}")
     ax.set_ylabel("effect size d, polar vs neutral")
-axes[0][0].legend(title="masking", fontsize=8)
-fig.tight_layout()
+    ax.yaxis.set_tick_params(labelleft=True)
+fig.legend(handles=[Line2D([], [], color=c, marker="o", ls="none", label=m) for m, c in colour.items()],
+           title="masking", fontsize=8, loc="outside right upper")
 fig.savefig(out_png, dpi=120)
 
 # %% [markdown]
