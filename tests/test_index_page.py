@@ -112,9 +112,17 @@ def test_a_page_that_scrolls_sideways_or_cuts_a_cell_fails_the_check(tmp_path):
 
 
 REPO_PAPER = __import__("conftest").REPO / "results" / "paper"
+# the other committed front pages (results/README.md's table): the discriminator study's page
+FRONT_PAGES = ["discriminator/discriminator.html"]
 
 
 @needs_chromium
 @pytest.mark.parametrize("page", sorted(p.name for p in REPO_PAPER.glob("*.html")))
 def test_every_committed_page_of_the_replication_reads_in_a_browser(page):
     check_page(REPO_PAPER / page)
+
+
+@needs_chromium
+@pytest.mark.parametrize("page", FRONT_PAGES)
+def test_the_other_results_folders_front_pages_read_in_a_browser(page):
+    check_page(REPO_PAPER.parent / page)
