@@ -16,7 +16,6 @@ import pandas as pd
 from afa import claims
 
 
-
 def _num(x: float, digits: int) -> str:
     return f"{x:+.{digits}f}".replace("-", "−")
 
